@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tradeconsole/tradeconsole/market"
+)
+
+// Event is anything the engine publishes on its bus. The concrete types below are the whole set;
+// a subscriber switches on them and ignores what it does not know.
+type Event interface{ isEvent() }
+
+// CandleEvent carries a candle of one symbol and timeframe. Closed is false for updates of the
+// candle that is still open (its values change with every trade) and true once, when it closes.
+type CandleEvent struct {
+	Candle market.Candle
+	Closed bool
+}
+
+// TradeEvent carries one trade as the collector received it.
+type TradeEvent struct {
+	Trade market.Trade
+	Late  bool // older than the open candle: stored in raw_trades, not in any candle
+}
+
+// LogEvent carries one engine log record (also kept in the engine's log ring).
+type LogEvent struct{ Entry LogEntry }
+
+// PauseEvent reports that the simulated exchange was paused or resumed.
+type PauseEvent struct{ Paused bool }
+
+func (CandleEvent) isEvent() {}
+func (TradeEvent) isEvent()  {}
+func (LogEvent) isEvent()    {}
+func (PauseEvent) isEvent()  {}
+
+// LogEntry is one line of the engine log.
+type LogEntry struct {
+	Time    time.Time
+	Level   slog.Level
+	Message string
+	Attrs   string // key=value pairs, already formatted
+}
+
+// StreamState is the connection state of one feed stream.
+type StreamState string
+
+const (
+	StateConnecting   StreamState = "connecting"
+	StateConnected    StreamState = "connected"
+	StateReconnecting StreamState = "reconnecting"
+	StatePaused       StreamState = "paused"
+	StateStopped      StreamState = "stopped"
+)
+
+// StreamHealth is the health of one stream (one exchange, symbol and channel).
+type StreamHealth struct {
+	Exchange    string
+	Symbol      market.Symbol
+	Channel     string // "trades" or "book"
+	State       StreamState
+	MsgsPerSec  float64   // over the last few seconds
+	Messages    int64     // since start
+	LastMessage time.Time // zero if none yet
+	Reconnects  int64
+	Gaps        int64 // sequence gaps seen
+	Resyncs     int64
+	Backfilled  int64 // candles fetched to fill holes (history included)
+	Late        int64 // trades older than the open candle
+}
+
+// LastAge is how long ago the last message arrived, relative to now (0 if none yet).
+func (h StreamHealth) LastAge(now time.Time) time.Duration {
+	if h.LastMessage.IsZero() {
+		return 0
+	}
+	return now.Sub(h.LastMessage)
+}
