@@ -1,0 +1,220 @@
+// Package config loads tradeconsole's configuration into a typed, validated Config.
+//
+// Layers, lowest to highest precedence: built-in defaults (Default), the YAML config file,
+// TRADECONSOLE_* environment variables, command-line overrides (Options.Set). Viper merges
+// the layers; this package then decodes and checks every key itself, so that one
+// ValidationError reports every bad key at once, each named by its full path and source.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tradeconsole/tradeconsole/market"
+)
+
+// DefaultFile is the config file Load uses, relative to the working directory, when
+// Options.File is empty. When it does not exist the built-in defaults apply.
+const DefaultFile = "config.yaml"
+
+// EnvPrefix starts every environment variable Load looks at. The rest of the name is the key
+// path upper-cased with dots turned into underscores: sim.speed → TRADECONSOLE_SIM_SPEED.
+const EnvPrefix = "TRADECONSOLE_"
+
+// exchanges is the set of venues the exchange key accepts. Adding a venue is one line here.
+var exchanges = []string{
+	"sim",
+}
+
+// Exchanges lists the venue names the exchange key accepts.
+func Exchanges() []string { return slices.Clone(exchanges) }
+
+// logLevels are the accepted values of log.level.
+var logLevels = []string{"debug", "info", "warn", "error"}
+
+// Config is the whole validated configuration. See config.yaml for every key.
+type Config struct {
+	DataDir     string             // data_dir: directory of tradeconsole.db (and the log file by default)
+	Exchange    string             // exchange: the venue feeding the console
+	Symbols     []market.Symbol    // symbols: instruments to follow; non-empty, no duplicates
+	Timeframes  []market.Timeframe // timeframes: candle intervals built; non-empty, no duplicates, ascending
+	CandleGrace time.Duration      // candle_grace: how long after its end a candle waits for late trades
+
+	Log     LogConfig
+	Sim     SimConfig
+	Storage StorageConfig
+	UI      UIConfig
+}
+
+// LogConfig is the log section.
+type LogConfig struct {
+	Level string // log.level: debug | info | warn | error
+	File  string // log.file: "" means <data_dir>/tradeconsole.log (console mode)
+}
+
+// SimConfig is the sim section: the simulated exchange.
+type SimConfig struct {
+	Seed         int64         // sim.seed: random seed; the same seed gives the same market
+	Speed        float64       // sim.speed: simulated time per wall-clock time
+	TradeRate    float64       // sim.trade_rate: mean trades per second per symbol
+	BookLevels   int           // sim.book_levels: price levels per book side
+	BookInterval time.Duration // sim.book_interval: time between book updates
+	HistoryDays  int           // sim.history_days: days of candle history generated at start
+}
+
+// StorageConfig is the storage section: the SQLite database.
+type StorageConfig struct {
+	BatchSize     int           // storage.batch_size: rows per write transaction at most
+	FlushInterval time.Duration // storage.flush_interval: longest a row waits before it is written
+	ReadPool      int           // storage.read_pool: read connections
+	BusyTimeout   time.Duration // storage.busy_timeout: SQLite busy_timeout
+}
+
+// UIConfig is the ui section: the terminal console.
+type UIConfig struct {
+	FPS          int              // ui.fps: most redraws per second
+	Timeframe    market.Timeframe // ui.timeframe: timeframe shown first; one of Timeframes
+	TapeSize     int              // ui.tape_size: trades kept in the trades tape
+	ChartCandles int              // ui.chart_candles: candles the Market pane keeps
+}
+
+// Default is the built-in configuration; config.yaml at the repository root documents it
+// and must stay equal to it.
+func Default() Config {
+	return Config{
+		DataDir:     "./data",
+		Exchange:    "sim",
+		Symbols:     []market.Symbol{"BTCUSDT", "ETHUSDT"},
+		Timeframes:  []market.Timeframe{market.TF5s, market.TF1m, market.TF5m, market.TF15m, market.TF1h},
+		CandleGrace: 2 * time.Second,
+		Log: LogConfig{
+			Level: "info",
+			File:  "",
+		},
+		Sim: SimConfig{
+			Seed:         1,
+			Speed:        1,
+			TradeRate:    5,
+			BookLevels:   50,
+			BookInterval: 100 * time.Millisecond,
+			HistoryDays:  30,
+		},
+		Storage: StorageConfig{
+			BatchSize:     1000,
+			FlushInterval: 250 * time.Millisecond,
+			ReadPool:      4,
+			BusyTimeout:   5 * time.Second,
+		},
+		UI: UIConfig{
+			FPS:          10,
+			Timeframe:    market.TF1m,
+			TapeSize:     200,
+			ChartCandles: 300,
+		},
+	}
+}
+
+// DBPath is the main database file, <data_dir>/tradeconsole.db.
+func (c Config) DBPath() string { return filepath.Join(c.DataDir, "tradeconsole.db") }
+
+// LogPath is the log file of console mode: log.file, or <data_dir>/tradeconsole.log when
+// that is empty. (Headless mode logs to stderr; that choice is the caller's.)
+func (c Config) LogPath() string {
+	if c.Log.File != "" {
+		return c.Log.File
+	}
+	return filepath.Join(c.DataDir, "tradeconsole.log")
+}
+
+// EnsureDataDir creates the data directory (and its parents) if it does not exist.
+// Its errors are runtime failures, not usage errors.
+func (c Config) EnsureDataDir() error {
+	if c.DataDir == "" {
+		return errors.New("config: data_dir is empty")
+	}
+	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
+		return fmt.Errorf("config: cannot create data directory %q (data_dir): %w", c.DataDir, err)
+	}
+	return nil
+}
+
+// SlogLevel is log.level as a slog.Level (info for anything unexpected).
+func (l LogConfig) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Problem is one bad key.
+type Problem struct {
+	Key    string // full key path: "sim.speed", "timeframes[2]", or an environment variable name
+	Value  string // the offending value as given ("" when there is none to show)
+	Reason string // what is wrong, and what would be right
+	Source string // where the value came from: "file config.yaml", "env TRADECONSOLE_SIM_SPEED", "command line"; "" for defaults
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString("config: ")
+	b.WriteString(p.Key)
+	if p.Value != "" {
+		fmt.Fprintf(&b, " = %q", p.Value)
+	}
+	b.WriteString(": ")
+	b.WriteString(p.Reason)
+	if p.Source != "" {
+		b.WriteString(" (")
+		b.WriteString(p.Source)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// ValidationError lists every problem Load found. Load returns it as *ValidationError.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error is one line per problem, e.g.
+//
+//	config: sim.speed = "-1": must be greater than 0 (env TRADECONSOLE_SIM_SPEED)
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// FileError is a config file that cannot be read or parsed. Load returns it as *FileError.
+type FileError struct {
+	File string // the path as given
+	Line int    // 1-based line of a syntax error, 0 when unknown
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	return fmt.Sprintf("config: config file %q: %v", e.File, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// IsUsageError reports whether err comes from bad input to Load — a bad or missing config
+// file, a bad key or value in any layer — which the command line maps to exit code 2.
+func IsUsageError(err error) bool {
+	var ve *ValidationError
+	var fe *FileError
+	return errors.As(err, &ve) || errors.As(err, &fe)
+}

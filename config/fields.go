@@ -1,0 +1,511 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tradeconsole/tradeconsole/market"
+)
+
+// field is one config key: how to give viper its default and how to decode and check the
+// merged value into a Config.
+type field struct {
+	key string
+	def func(*Config) any                                // raw default, as a config file would write it
+	dec func(d *decoder, c *Config, key string, raw any) // decodes raw into c, or reports problems
+}
+
+// fields is every config key, in the order config.yaml documents them.
+var fields = []field{
+	stringField("data_dir", func(c *Config) *string { return &c.DataDir }, false, notBlank),
+	stringField("exchange", func(c *Config) *string { return &c.Exchange }, true, oneOf(exchanges)),
+	symbolsField("symbols", func(c *Config) *[]market.Symbol { return &c.Symbols }),
+	timeframesField("timeframes", func(c *Config) *[]market.Timeframe { return &c.Timeframes }),
+	durationField("candle_grace", func(c *Config) *time.Duration { return &c.CandleGrace }, 0, time.Minute),
+
+	stringField("log.level", func(c *Config) *string { return &c.Log.Level }, true, oneOf(logLevels)),
+	stringField("log.file", func(c *Config) *string { return &c.Log.File }, false, nil),
+
+	intField("sim.seed", func(c *Config) *int64 { return &c.Sim.Seed }, math.MinInt64, math.MaxInt64),
+	positiveFloatField("sim.speed", func(c *Config) *float64 { return &c.Sim.Speed }, 10000),
+	positiveFloatField("sim.trade_rate", func(c *Config) *float64 { return &c.Sim.TradeRate }, 10000),
+	intField("sim.book_levels", func(c *Config) *int { return &c.Sim.BookLevels }, 1, 1000),
+	durationField("sim.book_interval", func(c *Config) *time.Duration { return &c.Sim.BookInterval }, time.Millisecond, math.MaxInt64),
+	intField("sim.history_days", func(c *Config) *int { return &c.Sim.HistoryDays }, 0, 3650),
+
+	intField("storage.batch_size", func(c *Config) *int { return &c.Storage.BatchSize }, 1, 100000),
+	durationField("storage.flush_interval", func(c *Config) *time.Duration { return &c.Storage.FlushInterval }, time.Millisecond, time.Minute),
+	intField("storage.read_pool", func(c *Config) *int { return &c.Storage.ReadPool }, 1, 64),
+	durationField("storage.busy_timeout", func(c *Config) *time.Duration { return &c.Storage.BusyTimeout }, 0, 10*time.Minute),
+
+	intField("ui.fps", func(c *Config) *int { return &c.UI.FPS }, 1, 60),
+	timeframeField("ui.timeframe", func(c *Config) *market.Timeframe { return &c.UI.Timeframe }),
+	intField("ui.tape_size", func(c *Config) *int { return &c.UI.TapeSize }, 10, 10000),
+	intField("ui.chart_candles", func(c *Config) *int { return &c.UI.ChartCandles }, 20, 5000),
+}
+
+var (
+	fieldIndex = map[string]int{}      // key path → index in fields
+	sections   = map[string][]string{} // section → its keys (without the section prefix)
+	envKeys    = map[string]string{}   // environment name without EnvPrefix → key path
+)
+
+func init() {
+	for i, f := range fields {
+		fieldIndex[f.key] = i
+		if sec, sub, ok := strings.Cut(f.key, "."); ok {
+			sections[sec] = append(sections[sec], sub)
+		}
+		envKeys[EnvName(f.key)[len(EnvPrefix):]] = f.key
+	}
+}
+
+// Keys lists every config key path, in the order config.yaml documents them.
+func Keys() []string {
+	keys := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+	}
+	return keys
+}
+
+// EnvName is the environment variable that overrides a key: sim.speed → TRADECONSOLE_SIM_SPEED.
+func EnvName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// decoder collects problems while fields decode.
+type decoder struct {
+	sources  map[string]string // key path → where its value came from; absent for defaults
+	failed   map[string]bool   // key paths that had a problem
+	problems []Problem
+}
+
+// add records a problem with key, which is a key path or an element of one ("symbols[1]").
+func (d *decoder) add(key, value, reason string) {
+	base, _, _ := strings.Cut(key, "[")
+	d.failed[base] = true
+	d.problems = append(d.problems, Problem{Key: key, Value: value, Reason: reason, Source: d.sources[base]})
+}
+
+// stringField is a text value; lower normalises it to trimmed lower case first, and check
+// (when not nil) returns why a value is bad, or "".
+func stringField(key string, p func(*Config) *string, lower bool, check func(string) string) field {
+	return field{
+		key: key,
+		def: func(c *Config) any { return *p(c) },
+		dec: func(d *decoder, c *Config, key string, raw any) {
+			s, ok := scalar(raw)
+			if !ok {
+				d.add(key, render(raw), "must be a single value, not a list")
+				return
+			}
+			if lower {
+				s = strings.ToLower(strings.TrimSpace(s))
+			}
+			if check != nil {
+				if reason := check(s); reason != "" {
+					d.add(key, s, reason)
+					return
+				}
+			}
+			*p(c) = s
+		},
+	}
+}
+
+func notBlank(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "must not be empty"
+	}
+	return ""
+}
+
+func oneOf(allowed []string) func(string) string {
+	return func(s string) string {
+		if slices.Contains(allowed, s) {
+			return ""
+		}
+		return "must be one of " + strings.Join(allowed, ", ")
+	}
+}
+
+type integer interface{ ~int | ~int64 }
+
+func intField[T integer](key string, p func(*Config) *T, lo, hi int64) field {
+	return field{
+		key: key,
+		def: func(c *Config) any { return int64(*p(c)) },
+		dec: func(d *decoder, c *Config, key string, raw any) {
+			n, err := toInt(raw)
+			switch {
+			case err == errNotNumber:
+				d.add(key, render(raw), "must be a whole number")
+			case err != nil || n < lo || n > hi:
+				d.add(key, render(raw), fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
+			default:
+				*p(c) = T(n)
+			}
+		},
+	}
+}
+
+// positiveFloatField is a number in (0, hi].
+func positiveFloatField(key string, p func(*Config) *float64, hi float64) field {
+	return field{
+		key: key,
+		def: func(c *Config) any { return *p(c) },
+		dec: func(d *decoder, c *Config, key string, raw any) {
+			f, ok := toFloat(raw)
+			switch {
+			case !ok:
+				d.add(key, render(raw), "must be a number")
+			case math.IsNaN(f) || math.IsInf(f, 0):
+				d.add(key, render(raw), "must be a finite number")
+			case f <= 0:
+				d.add(key, render(raw), "must be greater than 0")
+			case f > hi:
+				d.add(key, render(raw), "must be at most "+strconv.FormatFloat(hi, 'g', -1, 64))
+			default:
+				*p(c) = f
+			}
+		},
+	}
+}
+
+// durationField is a Go duration in [lo, hi]; hi = MaxInt64 means no upper bound.
+func durationField(key string, p func(*Config) *time.Duration, lo, hi time.Duration) field {
+	return field{
+		key: key,
+		def: func(c *Config) any { return p(c).String() },
+		dec: func(d *decoder, c *Config, key string, raw any) {
+			v, ok := toDuration(raw)
+			switch {
+			case !ok:
+				d.add(key, render(raw), "must be a duration with a unit, like 250ms, 2s or 1m")
+			case v < lo || v > hi:
+				reason := "must be from " + fmtDuration(lo) + " to " + fmtDuration(hi)
+				if hi == math.MaxInt64 {
+					reason = "must be at least " + fmtDuration(lo)
+				}
+				d.add(key, render(raw), reason)
+			default:
+				*p(c) = v
+			}
+		},
+	}
+}
+
+func timeframeField(key string, p func(*Config) *market.Timeframe) field {
+	return field{
+		key: key,
+		def: func(c *Config) any { return p(c).String() },
+		dec: func(d *decoder, c *Config, key string, raw any) {
+			s, ok := scalar(raw)
+			if !ok {
+				d.add(key, render(raw), "must be a single timeframe, not a list")
+				return
+			}
+			tf, err := market.ParseTimeframe(s)
+			if err != nil {
+				d.add(key, s, "not a supported timeframe; use one of "+market.TimeframeList())
+				return
+			}
+			*p(c) = tf
+		},
+	}
+}
+
+func symbolsField(key string, p func(*Config) *[]market.Symbol) field {
+	return field{
+		key: key,
+		def: func(c *Config) any {
+			out := []string{}
+			for _, s := range *p(c) {
+				out = append(out, s.String())
+			}
+			return out
+		},
+		dec: func(d *decoder, c *Config, key string, raw any) {
+			items := toList(raw)
+			if len(items) == 0 {
+				d.add(key, render(raw), "must list at least one symbol")
+				return
+			}
+			var out []market.Symbol
+			seen := map[market.Symbol]int{}
+			bad := false
+			for i, it := range items {
+				ekey := fmt.Sprintf("%s[%d]", key, i)
+				s, ok := scalar(it)
+				if !ok {
+					d.add(ekey, render(it), "must be a single symbol like BTCUSDT")
+					bad = true
+					continue
+				}
+				sym, err := market.ParseSymbol(s)
+				if err != nil {
+					d.add(ekey, s, reasonOf(err))
+					bad = true
+					continue
+				}
+				if j, dup := seen[sym]; dup {
+					d.add(ekey, s, fmt.Sprintf("duplicate of %s[%d]", key, j))
+					bad = true
+					continue
+				}
+				seen[sym] = i
+				out = append(out, sym)
+			}
+			if !bad {
+				*p(c) = out
+			}
+		},
+	}
+}
+
+func timeframesField(key string, p func(*Config) *[]market.Timeframe) field {
+	return field{
+		key: key,
+		def: func(c *Config) any {
+			out := []string{}
+			for _, tf := range *p(c) {
+				out = append(out, tf.String())
+			}
+			return out
+		},
+		dec: func(d *decoder, c *Config, key string, raw any) {
+			items := toList(raw)
+			if len(items) == 0 {
+				d.add(key, render(raw), "must list at least one timeframe")
+				return
+			}
+			var out []market.Timeframe
+			seen := map[market.Timeframe]int{}
+			bad := false
+			for i, it := range items {
+				ekey := fmt.Sprintf("%s[%d]", key, i)
+				s, ok := scalar(it)
+				if !ok {
+					d.add(ekey, render(it), "must be a single timeframe like 1m")
+					bad = true
+					continue
+				}
+				tf, err := market.ParseTimeframe(s)
+				if err != nil {
+					d.add(ekey, s, "not a supported timeframe; use one of "+market.TimeframeList())
+					bad = true
+					continue
+				}
+				if j, dup := seen[tf]; dup {
+					d.add(ekey, s, fmt.Sprintf("duplicate of %s[%d]", key, j))
+					bad = true
+					continue
+				}
+				seen[tf] = i
+				out = append(out, tf)
+			}
+			if !bad {
+				*p(c) = out
+			}
+		},
+	}
+}
+
+// reasonOf drops the value a market error repeats (`symbol "X": …`), since Problem shows it.
+func reasonOf(err error) string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, "\": "); ok {
+		return rest
+	}
+	return msg
+}
+
+// fmtDuration writes 1m rather than 1m0s.
+func fmtDuration(v time.Duration) string {
+	s := v.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func joinTimeframes(tfs []market.Timeframe) string {
+	names := make([]string, len(tfs))
+	for i, tf := range tfs {
+		names[i] = tf.String()
+	}
+	return strings.Join(names, " ")
+}
+
+// scalar is a single value as text; false for lists and maps.
+func scalar(raw any) (string, bool) {
+	switch v := raw.(type) {
+	case nil:
+		return "", true
+	case string:
+		return v, true
+	case []any, []string, map[string]any, map[any]any:
+		return "", false
+	}
+	return render(raw), true
+}
+
+// toList accepts a list, or a comma-separated string (from a file, env or the command line).
+// Blank items of a comma-separated string are kept so that they are reported.
+func toList(raw any) []any {
+	switch v := raw.(type) {
+	case nil:
+		return nil
+	case []any:
+		return v
+	case []string:
+		out := make([]any, len(v))
+		for i, s := range v {
+			out[i] = s
+		}
+		return out
+	}
+	s, _ := scalar(raw)
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]any, len(parts))
+	for i, p := range parts {
+		out[i] = strings.TrimSpace(p)
+	}
+	return out
+}
+
+var (
+	errNotNumber = fmt.Errorf("not a number")
+	errRange     = fmt.Errorf("out of range")
+)
+
+// toInt accepts integers, integral floats and decimal strings.
+func toInt(raw any) (int64, error) {
+	switch v := raw.(type) {
+	case int:
+		return int64(v), nil
+	case int8:
+		return int64(v), nil
+	case int16:
+		return int64(v), nil
+	case int32:
+		return int64(v), nil
+	case int64:
+		return v, nil
+	case uint:
+		return uintToInt(uint64(v))
+	case uint8:
+		return int64(v), nil
+	case uint16:
+		return int64(v), nil
+	case uint32:
+		return int64(v), nil
+	case uint64:
+		return uintToInt(v)
+	case float32:
+		return floatToInt(float64(v))
+	case float64:
+		return floatToInt(v)
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err == nil {
+			return n, nil
+		}
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return 0, errRange
+		}
+		return 0, errNotNumber
+	}
+	return 0, errNotNumber
+}
+
+func uintToInt(u uint64) (int64, error) {
+	if u > math.MaxInt64 {
+		return 0, errRange
+	}
+	return int64(u), nil
+}
+
+func floatToInt(f float64) (int64, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) {
+		return 0, errNotNumber
+	}
+	if f < -(1<<63) || f >= 1<<63 {
+		return 0, errRange
+	}
+	return int64(f), nil
+}
+
+// toFloat accepts numbers and numeric strings.
+func toFloat(raw any) (float64, bool) {
+	switch v := raw.(type) {
+	case float64:
+		return v, true
+	case float32:
+		return float64(v), true
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				return f, true // ±Inf or 0: reported as out of range
+			}
+			return 0, false
+		}
+		return f, true
+	}
+	if n, err := toInt(raw); err == nil {
+		return float64(n), true
+	}
+	switch v := raw.(type) {
+	case uint, uint64:
+		f, err := strconv.ParseFloat(render(v), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// toDuration accepts Go duration strings; a bare number only when it is 0.
+func toDuration(raw any) (time.Duration, bool) {
+	if s, ok := raw.(string); ok {
+		v, err := time.ParseDuration(strings.TrimSpace(s))
+		return v, err == nil
+	}
+	if f, ok := toFloat(raw); ok && f == 0 {
+		return 0, true
+	}
+	return 0, false
+}
+
+// render shows a raw value the way a user would have written it.
+func render(raw any) string {
+	switch v := raw.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case float32:
+		return strconv.FormatFloat(float64(v), 'g', -1, 32)
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = render(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case []string:
+		return "[" + strings.Join(v, ", ") + "]"
+	}
+	return fmt.Sprint(raw)
+}
