@@ -1,0 +1,62 @@
+package tui
+
+import (
+	"testing"
+	"time"
+
+	"github.com/muesli/termenv"
+)
+
+// BenchmarkMarketFrame200x50 is a full rebuild of the Market pane at 200×50 (TrueColor): 300
+// candles through ntcharts plus a full trades tape.
+func BenchmarkMarketFrame200x50(b *testing.B) {
+	h := newHarness(b, newFake(), termenv.TrueColor, 200, 50)
+	p := h.market()
+	if p.candles.Len() != 300 || p.tape.Len() != 200 {
+		b.Fatalf("candles %d, tape %d", p.candles.Len(), p.tape.Len())
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.dirty = true
+		p.Frame(now)
+	}
+}
+
+// BenchmarkView200x50 is View() with the frame cached.
+func BenchmarkView200x50(b *testing.B) {
+	h := newHarness(b, newFake(), termenv.TrueColor, 200, 50)
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		n += len(h.m.View())
+	}
+	if n == 0 {
+		b.Fatal("empty view")
+	}
+}
+
+// BenchmarkIdleTick200x50 is a frame tick when nothing changed.
+func BenchmarkIdleTick200x50(b *testing.B) {
+	h := newHarness(b, newFake(), termenv.TrueColor, 200, 50)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		h.m.Update(frameMsg(h.wall))
+	}
+}
+
+// BenchmarkFullFrame200x50 is a frame tick after a live candle update: Market pane rebuild
+// plus joining the frame.
+func BenchmarkFullFrame200x50(b *testing.B) {
+	h := newHarness(b, newFake(), termenv.TrueColor, 200, 50)
+	p := h.market()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.dirty = true
+		h.m.Update(frameMsg(h.wall))
+	}
+}

@@ -1,0 +1,54 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/tradeconsole/tradeconsole/engine"
+)
+
+// Common is what every pane shares (soft-serve style): the screen size, the theme built from
+// the output's renderer, the global key map, the backend and the options. Panes hold a
+// pointer to the one value the root model owns.
+type Common struct {
+	Width, Height int // the whole screen
+	Styles        *Styles
+	Renderer      *lipgloss.Renderer
+	Keys          *GlobalKeyMap
+	Backend       Backend
+	Opts          Options
+
+	// ctx bounds the backend calls that commands make (candle loads); Run cancels it when
+	// the program ends. New sets context.Background().
+	ctx context.Context
+}
+
+// Component is one tab of the console. It is a tea.Model whose Update returns only a command:
+// the root model owns the component and routes to it key messages (only when it has the
+// focus) and data messages (always). Update only changes state and marks the component
+// dirty; Frame rebuilds the cached strings when dirty (the root calls it on frame ticks and
+// right after a key), and View returns the cache, so View is cheap and stable.
+type Component interface {
+	Title() string
+	Init() tea.Cmd
+	Update(msg tea.Msg) tea.Cmd
+	// Frame rebuilds the cached view if needed and reports whether it changed. now is the
+	// wall clock of the frame tick.
+	Frame(now time.Time) bool
+	View() string
+	SetSize(width, height int)
+	ShortHelp() []key.Binding
+	FullHelp() [][]key.Binding
+}
+
+// EventsMsg is a batch of engine events, in publication order. Run's relay goroutine sends
+// one per wake-up with everything that was buffered (coalescing), so a burst of events costs
+// one Update, not hundreds. Other hosts of the model (an SSH server) send it the same way.
+type EventsMsg []engine.Event
+
+// frameMsg is the frame tick.
+type frameMsg time.Time

@@ -1,0 +1,96 @@
+package tui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// Package-level key bindings. Each carries its own help text: the footer and the `?` overlay
+// are generated from them, so a key cannot be bound without being documented.
+
+// GlobalKeyMap holds the keys the root model handles whatever pane has the focus.
+type GlobalKeyMap struct {
+	Tab     key.Binding
+	NextTab key.Binding
+	PrevTab key.Binding
+	Help    key.Binding
+	Close   key.Binding
+	Pause   key.Binding
+	Quit    key.Binding
+}
+
+// globalKeys are handled by the root model whatever pane has the focus.
+var globalKeys = GlobalKeyMap{
+	Tab:     key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-9", "jump to tab")),
+	NextTab: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next tab")),
+	PrevTab: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous tab")),
+	Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
+	Close:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")),
+	Pause:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause")),
+	Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+}
+
+// marketKeys are the Market pane's keys.
+var marketKeys = struct {
+	NextSymbol key.Binding
+	PrevSymbol key.Binding
+	NextTF     key.Binding
+	PrevTF     key.Binding
+	Back       key.Binding
+	Forward    key.Binding
+	Oldest     key.Binding
+	Live       key.Binding
+	Tape       key.Binding
+	Reload     key.Binding
+}{
+	NextSymbol: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "next symbol")),
+	PrevSymbol: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "previous symbol")),
+	NextTF:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "next timeframe")),
+	PrevTF:     key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "previous timeframe")),
+	Back:       key.NewBinding(key.WithKeys("left"), key.WithHelp("←", "scroll back in history")),
+	Forward:    key.NewBinding(key.WithKeys("right"), key.WithHelp("→", "scroll forward")),
+	Oldest:     key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "oldest candles")),
+	Live:       key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "back to live")),
+	Tape:       key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "show/hide trades tape")),
+	Reload:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload candles")),
+}
+
+// feedsKeys are the Feeds pane's keys.
+var feedsKeys = struct {
+	Up   key.Binding
+	Down key.Binding
+}{
+	Up:   key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
+	Down: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
+}
+
+// logsKeys are the Logs pane's keys.
+var logsKeys = struct {
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+	Level    key.Binding
+}{
+	Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
+	Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
+	PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/b", "page up")),
+	PageDown: key.NewBinding(key.WithKeys("pgdown", " ", "f"), key.WithHelp("pgdn/f", "page down")),
+	Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/home", "oldest, stop following")),
+	Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G/end", "newest, follow")),
+	Level:    key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "cycle min level")),
+}
+
+// shortKeys are display-only bindings for the footer, where pairs share one entry.
+var shortKeys = struct {
+	Tabs, Symbol, Timeframe, History, Scroll, Page, GoEnds, Live, Tape key.Binding
+}{
+	Tabs:      key.NewBinding(key.WithKeys("1", "tab", "shift+tab"), key.WithHelp("1-9/tab", "tab")),
+	Symbol:    key.NewBinding(key.WithKeys("s", "S"), key.WithHelp("s/S", "symbol")),
+	Timeframe: key.NewBinding(key.WithKeys("t", "T"), key.WithHelp("t/T", "timeframe")),
+	History:   key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "history")),
+	Scroll:    key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "scroll")),
+	Page:      key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "page")),
+	GoEnds:    key.NewBinding(key.WithKeys("g", "G"), key.WithHelp("g/G", "top/follow")),
+	Live:      key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "live")),
+	Tape:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "tape")),
+}

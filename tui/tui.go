@@ -1,0 +1,527 @@
+// Package tui is the Bubble Tea console of tradeconsole: a root model with a tab bar, a status
+// line and a footer around one focused pane (Market, Feeds, Logs, …). It talks to the engine
+// only through Backend.
+//
+// Rendering is frame-throttled for slow SSH links: data messages only update ring buffers and
+// set dirty flags; a frame tick (Options.FPS) rebuilds the cached strings of the visible pane
+// when it is dirty; View returns the cached frame, so when nothing changed it returns the
+// identical string and bubbletea writes nothing.
+package tui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/tradeconsole/tradeconsole/engine"
+	"github.com/tradeconsole/tradeconsole/market"
+)
+
+// Options configures the console. Zero values mean the defaults.
+type Options struct {
+	FPS          int              // frame ticks per second (default 10)
+	Timeframe    market.Timeframe // initial chart timeframe (default: first of Backend.Timeframes() ≥ 1m, else the first)
+	ChartCandles int              // candles kept per series (default 300)
+	TapeSize     int              // trades kept on the tape (default 200)
+	Version      string           // shown in the tab bar
+
+	// Renderer builds the styles (colour profile, NO_COLOR). Default: lipgloss.NewRenderer on
+	// Run's output (os.Stdout for New). An SSH server passes the session's renderer.
+	Renderer *lipgloss.Renderer
+}
+
+func (o Options) withDefaults() Options {
+	if o.FPS <= 0 {
+		o.FPS = 10
+	}
+	if o.ChartCandles <= 0 {
+		o.ChartCandles = 300
+	}
+	if o.TapeSize <= 0 {
+		o.TapeSize = 200
+	}
+	return o
+}
+
+// relayBatch is the most events one EventsMsg carries.
+const relayBatch = 512
+
+// Run runs the console on in/out (nil: stdin/stdout) until the user quits or ctx ends, and
+// returns once the terminal is restored. One relay goroutine forwards b.Subscribe to the
+// program in coalesced batches; it stops before Run returns.
+func Run(ctx context.Context, b Backend, opt Options, in io.Reader, out io.Writer) error {
+	if out == nil {
+		out = os.Stdout
+	}
+	if opt.Renderer == nil {
+		opt.Renderer = lipgloss.NewRenderer(out)
+	}
+	ctx2, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	m := New(b, opt)
+	m.c.ctx = ctx2
+	events := b.Subscribe(ctx2)
+
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx2), tea.WithOutput(out)}
+	if in != nil {
+		popts = append(popts, tea.WithInput(in))
+	}
+	p := tea.NewProgram(m, popts...)
+
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		relay(ctx2, events, p.Send)
+	}()
+
+	_, err := p.Run()
+	cancel() // stops the relay (and any load in flight) …
+	<-relayDone
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // … the caller ended the program through ctx: a normal shutdown
+	}
+	return err
+}
+
+// relay forwards events to send until ctx ends or the channel closes: it blocks for one
+// event, takes whatever else is already buffered (up to relayBatch) and sends one batch.
+func relay(ctx context.Context, events <-chan engine.Event, send func(tea.Msg)) {
+	for {
+		var batch EventsMsg
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			batch = append(make(EventsMsg, 0, 16), ev)
+		}
+		open := true
+	drain:
+		for len(batch) < relayBatch {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					open = false
+					break drain
+				}
+				batch = append(batch, ev)
+			default:
+				break drain
+			}
+		}
+		send(batch)
+		if !open {
+			return
+		}
+	}
+}
+
+// Model is the root tea.Model.
+type Model struct {
+	c      *Common
+	tabs   []Component
+	active int
+	help   help.Model
+
+	showHelp bool
+	paused   bool
+	notice   string // one-line message on the status line until the next key
+
+	// Cached parts of the frame.
+	tabBar, status, footer, helpView string
+	statusSec                        int64 // what the status line shows, to skip rebuilding it
+	statusPaused                     bool
+	statusNotice                     string
+	statusOK                         bool
+	frame                            string
+	stale                            bool // a part changed: re-join the frame
+
+	now      func() time.Time // wall clock for frame throttling; tests replace it
+	noTicks  bool             // tests drive frames by hand
+	interval time.Duration
+}
+
+// New builds the root model. Its Init starts the frame ticks and the initial loads.
+func New(b Backend, opt Options) *Model {
+	opt = opt.withDefaults()
+	r := opt.Renderer
+	if r == nil {
+		r = lipgloss.NewRenderer(os.Stdout)
+	}
+	st := NewStyles(r)
+	c := &Common{Styles: st, Renderer: r, Keys: &globalKeys, Backend: b, Opts: opt, ctx: context.Background()}
+	m := &Model{
+		c:        c,
+		now:      time.Now,
+		interval: time.Second / time.Duration(opt.FPS),
+		paused:   b.Paused(),
+		stale:    true,
+	}
+	m.tabs = []Component{newMarketPane(c), newFeedsPane(c), newLogsPane(c)}
+
+	m.help = help.New()
+	m.help.Styles = help.Styles{
+		Ellipsis: st.HelpSep, ShortKey: st.HelpKey, ShortDesc: st.HelpDesc, ShortSeparator: st.HelpSep,
+		FullKey: st.HelpKey, FullDesc: st.HelpDesc, FullSeparator: st.HelpSep,
+	}
+	return m
+}
+
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.tick()}
+	for _, t := range m.tabs {
+		cmds = append(cmds, t.Init())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) tick() tea.Cmd {
+	if m.noTicks {
+		return nil
+	}
+	return tea.Tick(m.interval, func(t time.Time) tea.Msg { return frameMsg(t) })
+}
+
+// Update routes messages: keys to the global key map, then to the focused pane only; engine
+// events and pane results to every pane. Only frame ticks and keys rebuild strings.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case frameMsg:
+		m.refresh(time.Time(msg))
+		return m, m.tick()
+	case tea.WindowSizeMsg:
+		m.resize(msg.Width, msg.Height)
+	case tea.KeyMsg:
+		cmd = m.handleKey(msg)
+	case EventsMsg:
+		for _, ev := range msg {
+			if pe, ok := ev.(engine.PauseEvent); ok {
+				m.paused = pe.Paused
+			}
+		}
+		return m, m.broadcast(msg) // state only: the next frame tick renders
+	case pauseSetMsg:
+		m.paused = bool(msg)
+	default:
+		cmd = m.broadcast(msg)
+	}
+	m.refresh(m.now())
+	return m, cmd
+}
+
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, t := range m.tabs {
+		cmds = append(cmds, t.Update(msg))
+	}
+	return tea.Batch(cmds...)
+}
+
+// pauseSetMsg reports the pause state after SetPaused.
+type pauseSetMsg bool
+
+func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
+	g := m.c.Keys
+	m.notice = ""
+	switch {
+	case key.Matches(msg, g.Quit):
+		return tea.Quit
+	case key.Matches(msg, g.Help):
+		m.showHelp = !m.showHelp
+		m.stale = true
+		return nil
+	case m.showHelp && key.Matches(msg, g.Close):
+		m.showHelp = false
+		m.stale = true
+		return nil
+	case key.Matches(msg, g.Pause):
+		b := m.c.Backend
+		if !b.Pausable() {
+			m.notice = b.Exchange() + " cannot be paused"
+			return nil
+		}
+		want := !m.paused
+		m.paused = want
+		return func() tea.Msg { b.SetPaused(want); return pauseSetMsg(b.Paused()) }
+	case key.Matches(msg, g.Tab):
+		if i, err := strconv.Atoi(msg.String()); err == nil && i >= 1 && i <= len(m.tabs) {
+			m.setActive(i - 1)
+		}
+		return nil
+	case key.Matches(msg, g.NextTab):
+		m.setActive((m.active + 1) % len(m.tabs))
+		return nil
+	case key.Matches(msg, g.PrevTab):
+		m.setActive((m.active + len(m.tabs) - 1) % len(m.tabs))
+		return nil
+	}
+	if m.showHelp {
+		return nil // the help overlay is modal
+	}
+	return m.tabs[m.active].Update(msg)
+}
+
+func (m *Model) setActive(i int) {
+	if i == m.active && !m.showHelp {
+		return
+	}
+	m.active = i
+	m.showHelp = false
+	m.buildTabBar()
+	m.buildFooter()
+	m.stale = true
+}
+
+func (m *Model) bodyHeight() int { return max(0, m.c.Height-3) }
+
+func (m *Model) resize(w, h int) {
+	m.c.Width, m.c.Height = max(w, 0), max(h, 0)
+	for _, t := range m.tabs {
+		t.SetSize(m.c.Width, m.bodyHeight())
+	}
+	m.help.Width = m.c.Width
+	m.buildTabBar()
+	m.buildFooter()
+	m.helpView = ""
+	m.statusOK = false
+	m.stale = true
+}
+
+// refresh brings the visible parts up to date. When nothing is dirty it costs a clock read
+// and a few comparisons; the frame string is then unchanged.
+func (m *Model) refresh(now time.Time) {
+	if m.c.Width <= 0 || m.c.Height <= 0 {
+		return
+	}
+	if m.tabs[m.active].Frame(now) {
+		m.stale = true
+	}
+	m.buildStatus()
+	if m.showHelp && m.helpView == "" {
+		m.helpView = m.renderHelp()
+	}
+	if m.stale {
+		m.compose()
+	}
+}
+
+// View returns the cached frame.
+func (m *Model) View() string { return m.frame }
+
+func (m *Model) compose() {
+	m.stale = false
+	w, h := m.c.Width, m.c.Height
+	body := m.tabs[m.active].View()
+	if m.showHelp {
+		body = m.helpView
+	}
+	lines := make([]string, 0, h)
+	lines = append(lines, m.tabBar, m.status)
+	lines = append(lines, block(body, w, m.bodyHeight())...)
+	lines = append(lines, m.footer)
+	if len(lines) > h { // fewer than 3 rows: keep the tab bar and status
+		lines = lines[:h]
+	}
+	m.frame = strings.Join(lines, "\n")
+}
+
+func (m *Model) buildTabBar() {
+	st := m.c.Styles
+	var b strings.Builder
+	for i, t := range m.tabs {
+		label := strconv.Itoa(i+1) + " " + t.Title()
+		switch {
+		case i == m.active && st.Color:
+			b.WriteString(st.TabActive.Render(" " + label + " "))
+		case i == m.active:
+			b.WriteString("[" + label + "]")
+		default:
+			b.WriteString(st.TabInactive.Render(" " + label + " "))
+		}
+		b.WriteByte(' ')
+	}
+	brand := "tradeconsole"
+	if v := m.c.Opts.Version; v != "" {
+		brand += " " + v
+	}
+	m.tabBar = spread(b.String(), st.Brand.Render(brand), m.c.Width)
+	m.stale = true
+}
+
+func (m *Model) buildStatus() {
+	b := m.c.Backend
+	now := b.Now()
+	if m.statusOK && now.Unix() == m.statusSec && m.paused == m.statusPaused && m.notice == m.statusNotice {
+		return
+	}
+	m.statusOK, m.statusSec, m.statusPaused, m.statusNotice = true, now.Unix(), m.paused, m.notice
+	clock := now.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	st := m.c.Styles
+	state := st.Live.Render("● LIVE")
+	if m.paused {
+		state = st.Paused.Render(" ⏸ PAUSED ")
+		if !st.Color {
+			state = "[PAUSED]"
+		}
+	}
+	sep := st.paint(cMuted, " │ ")
+	left := st.paint(cTitle, b.Exchange()) + sep + clock + sep + state
+	right := ""
+	if m.notice != "" {
+		right = st.paint(cWarn, m.notice)
+	}
+	m.status = spread(left, right, m.c.Width)
+	m.stale = true
+}
+
+// buildFooter writes the focused pane's short help (plus tab and pause keys) on the left and
+// the keys that must always be visible on the right.
+func (m *Model) buildFooter() {
+	w := m.c.Width
+	right := m.help.ShortHelpView([]key.Binding{m.c.Keys.Help, m.c.Keys.Quit})
+	rw := lipgloss.Width(right)
+	bs := append([]key.Binding(nil), m.tabs[m.active].ShortHelp()...)
+	if m.c.Backend.Pausable() {
+		bs = append(bs, m.c.Keys.Pause)
+	}
+	bs = append(bs, shortKeys.Tabs)
+	hm := m.help
+	hm.Width = max(0, w-rw-2)
+	if rw+2 > w {
+		m.footer = fit(right, w)
+	} else {
+		m.footer = spread(hm.ShortHelpView(bs), right, w)
+	}
+	m.stale = true
+}
+
+// renderHelp lays out every key: the global keys, then each pane's, in columns that flow to
+// the width of the screen.
+func (m *Model) renderHelp() string {
+	st := m.c.Styles
+	g := m.c.Keys
+	global := []key.Binding{g.Tab, g.NextTab, g.PrevTab, g.Help, g.Close}
+	if m.c.Backend.Pausable() {
+		global = append(global, g.Pause)
+	}
+	global = append(global, g.Quit)
+	type section struct {
+		title string
+		keys  []key.Binding
+	}
+	secs := []section{{"Global", global}}
+	for i, t := range m.tabs {
+		var ks []key.Binding
+		for _, grp := range t.FullHelp() {
+			ks = append(ks, grp...)
+		}
+		secs = append(secs, section{strconv.Itoa(i+1) + " " + t.Title(), ks})
+	}
+	hm := m.help
+	hm.Width = 0
+	var blocks [][]string
+	for _, s := range secs {
+		lines := []string{st.paint(cTitle, s.title)}
+		lines = append(lines, strings.Split(hm.FullHelpView([][]key.Binding{s.keys}), "\n")...)
+		blocks = append(blocks, lines)
+	}
+
+	w, bh := m.c.Width, m.bodyHeight()
+	out := []string{st.paint(cTitle, "Keys") + st.paint(cMuted, " — ? or esc to close")}
+	for _, l := range masonry(blocks, w, bh-1) {
+		out = append(out, l)
+	}
+	if len(out) > bh && bh > 0 {
+		out = append(out[:bh-1], st.paint(cMuted, "… (enlarge the terminal to see every key)"))
+	}
+	return strings.Join(out, "\n")
+}
+
+// masonry lays blocks of lines out in columns: blocks are stacked in order (a blank line
+// between them) while a column stays within limit rows; columns are separated by a gap. It
+// uses the smallest column height whose layout fits in width, i.e. as many columns as fit.
+func masonry(blocks [][]string, width, limit int) []string {
+	const gap = 4
+	widths := make([]int, len(blocks))
+	tallest := 0
+	for i, b := range blocks {
+		for _, l := range b {
+			widths[i] = max(widths[i], lipgloss.Width(l))
+		}
+		tallest = max(tallest, len(b))
+	}
+	layout := func(limit int) (cols [][]int, total int) {
+		h := 0
+		for i, b := range blocks {
+			if len(cols) == 0 || h+1+len(b) > limit {
+				cols = append(cols, nil)
+				h = -1
+			}
+			cols[len(cols)-1] = append(cols[len(cols)-1], i)
+			h += 1 + len(b)
+		}
+		for k, col := range cols {
+			cw := 0
+			for _, i := range col {
+				cw = max(cw, widths[i])
+			}
+			if k > 0 {
+				total += gap
+			}
+			total += cw
+		}
+		return cols, total
+	}
+	cols, _ := layout(max(limit, tallest))
+	for l := tallest; l <= limit; l++ {
+		if c, total := layout(l); total <= width {
+			cols = c
+			break
+		}
+	}
+	var colLines [][]string
+	var colW []int
+	rows := 0
+	for _, col := range cols {
+		var ls []string
+		cw := 0
+		for k, i := range col {
+			if k > 0 {
+				ls = append(ls, "")
+			}
+			ls = append(ls, blocks[i]...)
+			cw = max(cw, widths[i])
+		}
+		colLines, colW = append(colLines, ls), append(colW, cw)
+		rows = max(rows, len(ls))
+	}
+	out := make([]string, rows)
+	for r := range out {
+		var b strings.Builder
+		for k, ls := range colLines {
+			if k > 0 {
+				b.WriteString(strings.Repeat(" ", gap))
+			}
+			cell := ""
+			if r < len(ls) {
+				cell = ls[r]
+			}
+			b.WriteString(fit(cell, colW[k]))
+		}
+		out[r] = b.String()
+	}
+	return out
+}
