@@ -60,20 +60,13 @@ type StreamHealth struct {
 	Symbol      market.Symbol
 	Channel     string // "trades" or "book"
 	State       StreamState
-	MsgsPerSec  float64   // over the last few seconds
-	Messages    int64     // since start
-	LastMessage time.Time // zero if none yet
+	MsgsPerSec  float64       // over the last few seconds
+	Messages    int64         // since start
+	LastMessage time.Time     // wall time of the last message; zero if none yet
+	Age         time.Duration // how long ago LastMessage was, at the time of the snapshot
 	Reconnects  int64
 	Gaps        int64 // sequence gaps seen
 	Resyncs     int64
 	Backfilled  int64 // candles fetched to fill holes (history included)
 	Late        int64 // trades older than the open candle
-}
-
-// LastAge is how long ago the last message arrived, relative to now (0 if none yet).
-func (h StreamHealth) LastAge(now time.Time) time.Duration {
-	if h.LastMessage.IsZero() {
-		return 0
-	}
-	return now.Sub(h.LastMessage)
 }

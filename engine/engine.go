@@ -1,0 +1,425 @@
+// Package engine is the running system: it owns the feed, the per-symbol collector pipeline
+// (trades → candle aggregator → storage + bus), the clock that closes candles, stream health and
+// the engine log. It never imports the UI; the UI reads it through methods and the event bus.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tradeconsole/tradeconsole/market"
+)
+
+// Feed is a source of market data (feeds/sim, later the venue adapters).
+type Feed interface {
+	Name() string
+	Symbols() []market.Symbol
+	// Run delivers normalised events to sink until ctx is done; it returns nil then.
+	Run(ctx context.Context, sink market.Sink) error
+	// Now is the feed's clock in unix ms (a simulated clock for the sim).
+	Now() int64
+}
+
+// Pauser is implemented by feeds that can be paused (the simulated exchange).
+type Pauser interface {
+	SetPaused(bool)
+	Paused() bool
+}
+
+// HistorySource is implemented by feeds that can supply 1m candles for a past interval:
+// candles with stamps in (from, to].
+type HistorySource interface {
+	History(sym market.Symbol, from, to int64) ([]market.Candle, error)
+}
+
+// Store is what the engine needs of storage (implemented by *storage.DB). Writes enqueue and
+// never block; Flush waits until everything enqueued before it is committed.
+type Store interface {
+	UpsertCandles(cs ...market.Candle)
+	InsertTrades(ts ...market.Trade)
+	Flush(ctx context.Context) error
+	LastCandles(ctx context.Context, exchange string, sym market.Symbol, tf market.Timeframe, n int) ([]market.Candle, error)
+	LastCandleTime(ctx context.Context, exchange string, sym market.Symbol, tf market.Timeframe) (int64, bool, error)
+	Candles(ctx context.Context, exchange string, sym market.Symbol, tf market.Timeframe, from, to int64) ([]market.Candle, error)
+}
+
+// Options configure an Engine. Zero values take the defaults noted.
+type Options struct {
+	Timeframes   []market.Timeframe // default 1m
+	Grace        time.Duration      // how long past a candle's end the clock waits; default 2s
+	HistoryDays  int                // history to backfill when the store has none; 0 = none
+	TickInterval time.Duration      // how often the clock closes candles; default 250ms
+	Logger       *slog.Logger       // where logs go besides the in-memory ring; default discard
+	LogRing      int                // log entries kept for the UI; default 2000
+	TradeRing    int                // trades kept per symbol for the UI; default 500
+	BusBuffer    int                // events buffered per subscriber; default 4096
+	// WallClock is used for health timestamps (message ages); default time.Now.
+	WallClock func() time.Time
+}
+
+func (o *Options) defaults() {
+	if len(o.Timeframes) == 0 {
+		o.Timeframes = []market.Timeframe{market.TF1m}
+	}
+	if o.Grace == 0 {
+		o.Grace = 2 * time.Second
+	}
+	if o.TickInterval <= 0 {
+		o.TickInterval = 250 * time.Millisecond
+	}
+	if o.LogRing <= 0 {
+		o.LogRing = 2000
+	}
+	if o.TradeRing <= 0 {
+		o.TradeRing = 500
+	}
+	if o.BusBuffer <= 0 {
+		o.BusBuffer = 4096
+	}
+	if o.WallClock == nil {
+		o.WallClock = time.Now
+	}
+}
+
+// Engine runs one feed into storage and onto the bus.
+type Engine struct {
+	opt   Options
+	feed  Feed
+	store Store
+	log   *slog.Logger
+	bus   *Bus[Event]
+	logs  *logRing
+
+	syms    []market.Symbol
+	symbols map[market.Symbol]*symbolState
+
+	mu      sync.Mutex // guards started/stopped/cancel
+	started bool
+	stopped bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	feedErr atomic.Value // error from Feed.Run, if any
+}
+
+// New makes an engine; nothing runs until Start.
+func New(feed Feed, store Store, opt Options) *Engine {
+	opt.defaults()
+	e := &Engine{opt: opt, feed: feed, store: store, bus: NewBus[Event](opt.BusBuffer)}
+	e.logs = newLogRing(opt.LogRing, e.bus)
+	base := opt.Logger
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
+	}
+	e.log = slog.New(&teeHandler{next: base.Handler(), ring: e.logs})
+	e.syms = append([]market.Symbol(nil), feed.Symbols()...)
+	e.symbols = make(map[market.Symbol]*symbolState, len(e.syms))
+	for _, s := range e.syms {
+		e.symbols[s] = newSymbolState(feed.Name(), s, opt)
+	}
+	return e
+}
+
+// Logger is the engine's logger: records go to the configured logger, the log ring and the bus.
+func (e *Engine) Logger() *slog.Logger { return e.log }
+
+// Start backfills history (so charts and backtests have data at once), then starts the feed and
+// the candle clock. It returns once they run; Stop ends them.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	if e.started {
+		e.mu.Unlock()
+		return errors.New("engine: already started")
+	}
+	e.started = true
+	e.mu.Unlock()
+
+	if err := e.backfill(ctx); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	e.mu.Lock()
+	e.cancel = cancel
+	e.mu.Unlock()
+	for _, st := range e.symbols {
+		st.setState(StateConnecting)
+	}
+	e.wg.Add(2)
+	go func() {
+		defer e.wg.Done()
+		if err := e.feed.Run(runCtx, e); err != nil && runCtx.Err() == nil {
+			e.feedErr.Store(err)
+			e.log.Error("feed stopped", "exchange", e.feed.Name(), "err", err)
+		}
+		for _, st := range e.symbols {
+			st.setState(StateStopped)
+		}
+	}()
+	go func() {
+		defer e.wg.Done()
+		e.clock(runCtx)
+	}()
+	e.log.Info("engine started", "exchange", e.feed.Name(), "symbols", fmt.Sprint(e.syms), "timeframes", fmt.Sprint(e.opt.Timeframes))
+	return nil
+}
+
+// Stop stops the feed and the clock, then flushes storage: every trade and closed candle handed
+// to the store before Stop returns is committed (open candles are not stored; their trades are).
+func (e *Engine) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return nil
+	}
+	e.stopped = true
+	cancel := e.cancel
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("engine: stop: feed did not stop: %w", ctx.Err())
+	}
+	err := e.store.Flush(ctx)
+	if err != nil {
+		err = fmt.Errorf("engine: stop: flush storage: %w", err)
+		e.log.Error("flush on stop failed", "err", err)
+	} else {
+		e.log.Info("engine stopped, storage flushed")
+	}
+	e.bus.Close()
+	return err
+}
+
+// Err is the error the feed stopped with, if it stopped on its own.
+func (e *Engine) Err() error {
+	if v, ok := e.feedErr.Load().(error); ok {
+		return v
+	}
+	return nil
+}
+
+// clock closes candles as the feed's clock passes their end plus grace, and refreshes rates.
+func (e *Engine) clock(ctx context.Context) {
+	t := time.NewTicker(e.opt.TickInterval)
+	defer t.Stop()
+	var buf []market.Candle
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			buf = e.Tick(e.feed.Now(), buf[:0])
+		}
+	}
+}
+
+// Tick advances every symbol's aggregator to now (feed clock, unix ms), storing and publishing
+// the candles that closes. It is what the clock goroutine calls; tests call it directly.
+func (e *Engine) Tick(now int64, buf []market.Candle) []market.Candle {
+	wall := e.opt.WallClock()
+	for _, sym := range e.syms {
+		st := e.symbols[sym]
+		st.mu.Lock()
+		start := len(buf)
+		buf = st.agg.Tick(now, buf)
+		closed := buf[start:]
+		st.remember(closed)
+		st.mu.Unlock()
+		st.trades.tickRate(wall)
+		st.book.tickRate(wall)
+		e.emitClosed(closed)
+	}
+	return buf
+}
+
+func (e *Engine) emitClosed(closed []market.Candle) {
+	if len(closed) == 0 {
+		return
+	}
+	e.store.UpsertCandles(closed...)
+	for _, c := range closed {
+		e.bus.Publish(CandleEvent{Candle: c, Closed: true})
+	}
+}
+
+// OnTrade is the collector's entry for trades (market.Sink).
+func (e *Engine) OnTrade(tr market.Trade) {
+	st, ok := e.symbols[tr.Symbol]
+	if !ok {
+		return
+	}
+	st.trades.seen(e.opt.WallClock())
+	st.mu.Lock()
+	closed, late := st.agg.Add(tr, st.scratch[:0])
+	st.scratch = closed[:0]
+	st.remember(closed)
+	st.tape.push(tr)
+	opens := st.agg.OpenCandles(st.openBuf[:0])
+	st.openBuf = opens[:0]
+	st.mu.Unlock()
+	if late {
+		st.late.Add(1)
+	}
+	e.store.InsertTrades(tr)
+	e.emitClosed(closed)
+	e.bus.Publish(TradeEvent{Trade: tr, Late: late})
+	for _, c := range opens {
+		e.bus.Publish(CandleEvent{Candle: c})
+	}
+}
+
+// OnBook is the collector's entry for book updates (market.Sink). The L2 book and order-flow
+// metrics come with the order-flow work; for now the stream's health is tracked.
+func (e *Engine) OnBook(b market.BookUpdate) {
+	if st, ok := e.symbols[b.Symbol]; ok {
+		st.book.seen(e.opt.WallClock())
+	}
+}
+
+// Subscribe streams events until ctx is done (see Bus).
+func (e *Engine) Subscribe(ctx context.Context) <-chan Event { return e.bus.Subscribe(ctx) }
+
+// Exchange is the feed's exchange name.
+func (e *Engine) Exchange() string { return e.feed.Name() }
+
+// Symbols lists the engine's symbols in configured order.
+func (e *Engine) Symbols() []market.Symbol { return append([]market.Symbol(nil), e.syms...) }
+
+// Timeframes lists the aggregated timeframes, shortest first.
+func (e *Engine) Timeframes() []market.Timeframe {
+	if len(e.syms) == 0 {
+		return nil
+	}
+	return e.symbols[e.syms[0]].agg.Timeframes()
+}
+
+// Now is the feed clock.
+func (e *Engine) Now() time.Time { return time.UnixMilli(e.feed.Now()) }
+
+// Pausable reports whether the feed can be paused.
+func (e *Engine) Pausable() bool { _, ok := e.feed.(Pauser); return ok }
+
+// Paused reports whether the feed is paused.
+func (e *Engine) Paused() bool {
+	if p, ok := e.feed.(Pauser); ok {
+		return p.Paused()
+	}
+	return false
+}
+
+// SetPaused pauses or resumes a pausable feed.
+func (e *Engine) SetPaused(v bool) {
+	p, ok := e.feed.(Pauser)
+	if !ok || p.Paused() == v {
+		return
+	}
+	p.SetPaused(v)
+	for _, st := range e.symbols {
+		if v {
+			st.setState(StatePaused)
+		} else {
+			st.setState(StateConnected)
+		}
+	}
+	if v {
+		e.log.Info("simulated exchange paused")
+	} else {
+		e.log.Info("simulated exchange resumed")
+	}
+	e.bus.Publish(PauseEvent{Paused: v})
+}
+
+// Logs returns up to n of the newest log entries, oldest first.
+func (e *Engine) Logs(n int) []LogEntry { return e.logs.last(n) }
+
+// RecentTrades returns up to n of the newest trades of sym, oldest first.
+func (e *Engine) RecentTrades(sym market.Symbol, n int) []market.Trade {
+	st, ok := e.symbols[sym]
+	if !ok {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.tape.last(n)
+}
+
+// Candles returns up to limit of the newest candles of a series, oldest first: stored candles,
+// the ones closed but perhaps not yet committed, and the open candle last.
+func (e *Engine) Candles(ctx context.Context, sym market.Symbol, tf market.Timeframe, limit int) ([]market.Candle, error) {
+	st, ok := e.symbols[sym]
+	if !ok {
+		return nil, fmt.Errorf("engine: unknown symbol %q", sym)
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	stored, err := e.store.LastCandles(ctx, e.feed.Name(), sym, tf, limit)
+	if err != nil {
+		return nil, fmt.Errorf("engine: candles %s %s: %w", sym, tf, err)
+	}
+	st.mu.Lock()
+	recent := st.recentCandles(tf)
+	open, isOpen := st.agg.Open(tf)
+	st.mu.Unlock()
+	out := mergeCandles(stored, recent)
+	if isOpen && (len(out) == 0 || open.Time > out[len(out)-1].Time) {
+		out = append(out, open)
+	}
+	if len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return out, nil
+}
+
+// mergeCandles merges two ascending series; b wins on equal stamps.
+func mergeCandles(a, b []market.Candle) []market.Candle {
+	out := make([]market.Candle, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i].Time < b[j].Time):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].Time < a[i].Time:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, b[j])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// Health reports every stream: trades and book per symbol.
+func (e *Engine) Health() []StreamHealth {
+	out := make([]StreamHealth, 0, 2*len(e.syms))
+	now := e.opt.WallClock()
+	for _, sym := range e.syms {
+		st := e.symbols[sym]
+		state := st.getState()
+		tr := st.trades.snapshot()
+		tr.Exchange, tr.Symbol, tr.Channel, tr.State = e.feed.Name(), sym, "trades", state
+		tr.Backfilled = st.backfilled.Load()
+		tr.Late = st.late.Load()
+		bk := st.book.snapshot()
+		bk.Exchange, bk.Symbol, bk.Channel, bk.State = e.feed.Name(), sym, "book", state
+		for _, h := range []*StreamHealth{&tr, &bk} {
+			if !h.LastMessage.IsZero() {
+				h.Age = now.Sub(h.LastMessage)
+			}
+		}
+		out = append(out, tr, bk)
+	}
+	return out
+}

@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tradeconsole/tradeconsole/market"
+)
+
+// recentKeep is how many closed candles per timeframe the engine keeps in memory, so readers see
+// candles that are closed but not yet committed by the storage writer.
+const recentKeep = 64
+
+// symbolState is the collector pipeline of one symbol.
+type symbolState struct {
+	mu      sync.Mutex // guards agg, recent, tape, scratch, openBuf
+	agg     *market.Aggregator
+	recent  map[market.Timeframe][]market.Candle
+	tape    *ring[market.Trade]
+	scratch []market.Candle
+	openBuf []market.Candle
+
+	state      atomic.Value // StreamState
+	trades     counter
+	book       counter
+	late       atomic.Int64
+	backfilled atomic.Int64
+}
+
+func newSymbolState(exchange string, sym market.Symbol, opt Options) *symbolState {
+	st := &symbolState{
+		agg:    market.NewAggregator(exchange, sym, opt.Timeframes, opt.Grace),
+		recent: map[market.Timeframe][]market.Candle{},
+		tape:   newRing[market.Trade](opt.TradeRing),
+	}
+	st.state.Store(StateConnecting)
+	st.trades.onFirst = st.markConnected
+	st.book.onFirst = st.markConnected
+	return st
+}
+
+func (st *symbolState) markConnected() {
+	st.state.CompareAndSwap(StateConnecting, StateConnected)
+}
+
+func (st *symbolState) setState(s StreamState) { st.state.Store(s) }
+func (st *symbolState) getState() StreamState  { return st.state.Load().(StreamState) }
+
+// remember keeps closed candles for readers; st.mu must be held.
+func (st *symbolState) remember(closed []market.Candle) {
+	for _, c := range closed {
+		r := append(st.recent[c.Timeframe], c)
+		if len(r) > 2*recentKeep {
+			r = append(r[:0], r[len(r)-recentKeep:]...)
+		}
+		st.recent[c.Timeframe] = r
+	}
+}
+
+// recentCandles copies the kept closed candles of tf; st.mu must be held.
+func (st *symbolState) recentCandles(tf market.Timeframe) []market.Candle {
+	return append([]market.Candle(nil), st.recent[tf]...)
+}
+
+// counter tracks one stream's message count, last arrival and rate.
+type counter struct {
+	onFirst  func()
+	messages atomic.Int64
+	lastNano atomic.Int64
+
+	mu       sync.Mutex // guards the rate window
+	rateAt   time.Time
+	rateBase int64
+	rate     float64
+}
+
+func (c *counter) seen(now time.Time) {
+	if c.messages.Add(1) == 1 && c.onFirst != nil {
+		c.onFirst()
+	}
+	c.lastNano.Store(now.UnixNano())
+}
+
+// tickRate refreshes msgs/s over windows of at least a second.
+func (c *counter) tickRate(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.messages.Load()
+	if c.rateAt.IsZero() {
+		c.rateAt, c.rateBase = now, n
+		return
+	}
+	if d := now.Sub(c.rateAt); d >= time.Second {
+		c.rate = float64(n-c.rateBase) / d.Seconds()
+		c.rateAt, c.rateBase = now, n
+	}
+}
+
+func (c *counter) snapshot() StreamHealth {
+	c.mu.Lock()
+	rate := c.rate
+	c.mu.Unlock()
+	h := StreamHealth{Messages: c.messages.Load(), MsgsPerSec: rate}
+	if ns := c.lastNano.Load(); ns != 0 {
+		h.LastMessage = time.Unix(0, ns)
+	}
+	return h
+}
+
+// ring is a fixed-size ring buffer; not safe for concurrent use.
+type ring[T any] struct {
+	buf  []T
+	next int
+	full bool
+}
+
+func newRing[T any](n int) *ring[T] { return &ring[T]{buf: make([]T, n)} }
+
+func (r *ring[T]) push(v T) {
+	r.buf[r.next] = v
+	r.next++
+	if r.next == len(r.buf) {
+		r.next, r.full = 0, true
+	}
+}
+
+func (r *ring[T]) len() int {
+	if r.full {
+		return len(r.buf)
+	}
+	return r.next
+}
+
+// last returns up to n of the newest values, oldest first.
+func (r *ring[T]) last(n int) []T {
+	size := r.len()
+	if n > size {
+		n = size
+	}
+	if n <= 0 {
+		return nil
+	}
+	out := make([]T, n)
+	start := r.next - n
+	for i := range out {
+		j := start + i
+		if j < 0 {
+			j += len(r.buf)
+		}
+		out[i] = r.buf[j]
+	}
+	return out
+}
