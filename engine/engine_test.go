@@ -16,6 +16,7 @@ import (
 // fakeFeed is a feed whose clock the test sets; it delivers nothing by itself (tests call the
 // engine's Sink methods directly, which is what a feed goroutine does).
 type fakeFeed struct {
+	name    string // default "fake"
 	now     atomic.Int64
 	syms    []market.Symbol
 	hist    func(sym market.Symbol, from, to int64) []market.Candle
@@ -23,7 +24,12 @@ type fakeFeed struct {
 	running chan struct{}
 }
 
-func (f *fakeFeed) Name() string             { return "fake" }
+func (f *fakeFeed) Name() string {
+	if f.name != "" {
+		return f.name
+	}
+	return "fake"
+}
 func (f *fakeFeed) Symbols() []market.Symbol { return f.syms }
 func (f *fakeFeed) Now() int64               { return f.now.Load() }
 func (f *fakeFeed) Run(ctx context.Context, _ market.Sink) error {
