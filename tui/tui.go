@@ -72,7 +72,9 @@ func Run(ctx context.Context, b Backend, opt Options, in io.Reader, out io.Write
 	m.c.ctx = ctx2
 	events := b.Subscribe(ctx2)
 
-	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx2), tea.WithOutput(out)}
+	// The renderer repaints at most 30 times a second (bubbletea's default is 60): fewer
+	// wake-ups when idle, and fewer writes over a slow SSH link.
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx2), tea.WithOutput(out), tea.WithFPS(max(30, int(time.Second/m.interval)))}
 	if in != nil {
 		popts = append(popts, tea.WithInput(in))
 	}
@@ -151,6 +153,7 @@ type Model struct {
 	now      func() time.Time // wall clock for frame throttling; tests replace it
 	noTicks  bool             // tests drive frames by hand
 	interval time.Duration
+	tickGen  int
 }
 
 // New builds the root model. Its Init starts the frame ticks and the initial loads.
@@ -191,7 +194,28 @@ func (m *Model) tick() tea.Cmd {
 	if m.noTicks {
 		return nil
 	}
-	return tea.Tick(m.interval, func(t time.Time) tea.Msg { return frameMsg(t) })
+	gen, d := m.tickGen, m.interval
+	if m.paused {
+		d = time.Second // paused: nothing moves faster than the status clock and feed ages
+	}
+	return tea.Tick(d, func(t time.Time) tea.Msg { return tickMsg{gen: gen, t: t} })
+}
+
+// tickMsg is one tick of the frame clock; ticks of an older generation (before a pause or
+// resume restarted the clock at a new rate) are dropped.
+type tickMsg struct {
+	gen int
+	t   time.Time
+}
+
+// setPaused records the feed's pause state and restarts the frame clock at the matching rate.
+func (m *Model) setPaused(v bool) tea.Cmd {
+	if m.paused == v {
+		return nil
+	}
+	m.paused = v
+	m.tickGen++
+	return m.tick()
 }
 
 // Update routes messages: keys to the global key map, then to the focused pane only; engine
@@ -199,22 +223,29 @@ func (m *Model) tick() tea.Cmd {
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
+	case tickMsg:
+		if msg.gen != m.tickGen {
+			return m, nil
+		}
+		m.refresh(msg.t)
+		return m, m.tick()
 	case frameMsg:
 		m.refresh(time.Time(msg))
-		return m, m.tick()
+		return m, nil
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
 	case tea.KeyMsg:
 		cmd = m.handleKey(msg)
 	case EventsMsg:
+		var pcmd tea.Cmd
 		for _, ev := range msg {
 			if pe, ok := ev.(engine.PauseEvent); ok {
-				m.paused = pe.Paused
+				pcmd = m.setPaused(pe.Paused)
 			}
 		}
-		return m, m.broadcast(msg) // state only: the next frame tick renders
+		return m, tea.Batch(pcmd, m.broadcast(msg)) // state only: the next frame tick renders
 	case pauseSetMsg:
-		m.paused = bool(msg)
+		cmd = m.setPaused(bool(msg))
 	default:
 		cmd = m.broadcast(msg)
 	}
@@ -254,8 +285,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		want := !m.paused
-		m.paused = want
-		return func() tea.Msg { b.SetPaused(want); return pauseSetMsg(b.Paused()) }
+		return tea.Batch(m.setPaused(want), func() tea.Msg { b.SetPaused(want); return pauseSetMsg(b.Paused()) })
 	case key.Matches(msg, g.Tab):
 		if i, err := strconv.Atoi(msg.String()); err == nil && i >= 1 && i <= len(m.tabs) {
 			m.setActive(i - 1)
