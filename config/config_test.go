@@ -143,7 +143,7 @@ sim:
   seed: -7
   speed: 2.5
   trade_rate: 100
-  book_levels: 1000
+  book_levels: 500
   book_interval: 1ms
   history_days: 0
 storage:
@@ -163,7 +163,7 @@ ui:
 				c.Timeframes = []market.Timeframe{market.TF1s, market.TF15m, market.TF1h}
 				c.CandleGrace = 500 * time.Millisecond
 				c.Log = config.LogConfig{Level: "debug", File: "/tmp/tc.log"}
-				c.Sim = config.SimConfig{Seed: -7, Speed: 2.5, TradeRate: 100, BookLevels: 1000, BookInterval: time.Millisecond}
+				c.Sim = config.SimConfig{Seed: -7, Speed: 2.5, TradeRate: 100, BookLevels: 500, BookInterval: time.Millisecond}
 				c.Storage = config.StorageConfig{BatchSize: 1, FlushInterval: time.Minute, ReadPool: 64}
 				c.UI = config.UIConfig{FPS: 60, Timeframe: market.TF15m, TapeSize: 10, ChartCandles: 5000}
 			},

@@ -32,8 +32,8 @@ var fields = []field{
 
 	intField("sim.seed", func(c *Config) *int64 { return &c.Sim.Seed }, math.MinInt64, math.MaxInt64),
 	positiveFloatField("sim.speed", func(c *Config) *float64 { return &c.Sim.Speed }, 10000),
-	positiveFloatField("sim.trade_rate", func(c *Config) *float64 { return &c.Sim.TradeRate }, 10000),
-	intField("sim.book_levels", func(c *Config) *int { return &c.Sim.BookLevels }, 1, 1000),
+	positiveFloatField("sim.trade_rate", func(c *Config) *float64 { return &c.Sim.TradeRate }, 1000),
+	intField("sim.book_levels", func(c *Config) *int { return &c.Sim.BookLevels }, 1, 500),
 	durationField("sim.book_interval", func(c *Config) *time.Duration { return &c.Sim.BookInterval }, time.Millisecond, math.MaxInt64),
 	intField("sim.history_days", func(c *Config) *int { return &c.Sim.HistoryDays }, 0, 3650),
 
