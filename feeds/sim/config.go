@@ -15,7 +15,7 @@ type Config struct {
 	Symbols      []market.Symbol // default BTCUSDT, ETHUSDT
 	Seed         int64           // the whole simulation is a deterministic function of Seed (and Start)
 	Speed        float64         // sim seconds per wall second; default 1
-	TradeRate    float64         // mean trades per second per symbol; default 5
+	TradeRate    float64         // long-run mean trades per second per symbol (varies with activity); default 5
 	BookLevels   int             // levels per side of each order book; default 50
 	BookInterval time.Duration   // sim time between book deltas per symbol; default 100ms
 	Start        int64           // sim clock origin, unix ms; 0 = Clock.Now()

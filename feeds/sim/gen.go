@@ -17,7 +17,8 @@ type Event struct {
 
 // Generator produces the simulated market as fast as it is asked, in time order across all
 // symbols: for each symbol one book snapshot at Start, then book deltas every BookInterval and
-// trades at Poisson arrival times. It is deterministic in (Seed, Start, TradeRate, BookLevels,
+// trades at the arrival times of a Poisson process whose rate is TradeRate × the symbol's
+// activity (see activity.go). It is deterministic in (Seed, Start, TradeRate, BookLevels,
 // BookInterval); each symbol's stream depends only on its own name, so adding a symbol does
 // not change the others. Not safe for concurrent use.
 type Generator struct {
@@ -52,6 +53,13 @@ type symState struct {
 	rng      *rand.Rand
 	path     *path
 	levels   int
+	rate     float64 // Config.TradeRate: trades per second at activity one
+
+	// Activity, each with its own path so that both walk forward in time: tradeAct for
+	// trade arrivals (which may run ahead of the book), bookAct for the book's volatility.
+	tradeAct, bookAct *activity
+	volT              int64   // minute stamp volScale belongs to
+	volScale          float64 // √A of that minute: scales the mid's sub-minute moves
 
 	tickScale float64 // 1/tick
 	lotScale  float64 // 1/lot
@@ -109,6 +117,9 @@ func newSymState(cfg Config, sym market.Symbol, dt float64, startUs int64) *symS
 		rng:       rand.New(rand.NewPCG(splitmix64(uint64(cfg.Seed)^saltLive), splitmix64(h^uint64(cfg.Start)*golden))),
 		path:      newPath(cfg.Seed, sym, p),
 		levels:    n,
+		rate:      cfg.TradeRate,
+		tradeAct:  newActivity(cfg.Seed, sym, p),
+		bookAct:   newActivity(cfg.Seed, sym, p),
 		tickScale: pow10(p.tickDec),
 		lotScale:  pow10(p.lotDec),
 		idPrefix:  strconv.FormatInt(cfg.Start, 10) + "-",
@@ -145,7 +156,7 @@ func newSymState(cfg Config, sym market.Symbol, dt float64, startUs int64) *symS
 	s.lag = s.press
 
 	s.nextBookUs = startUs
-	s.nextTradeUs = startUs + s.arrival(cfg.TradeRate)
+	s.nextTradeUs = s.arrival(startUs)
 	return s
 }
 
@@ -173,7 +184,7 @@ func (g *Generator) Next() Event {
 			return Event{Time: bu.Time, Book: bu}
 		}
 		if tr := s.trade(t / 1000); tr != nil {
-			s.nextTradeUs += s.arrival(g.cfg.TradeRate)
+			s.nextTradeUs = s.arrival(s.nextTradeUs)
 			return Event{Time: tr.Time, Trade: tr}
 		}
 		// The touch on the drawn side was taken out since the last book update: the trade
@@ -182,9 +193,27 @@ func (g *Generator) Next() Event {
 	}
 }
 
-// arrival is an exponential inter-arrival time in µs.
-func (s *symState) arrival(rate float64) int64 {
-	return int64(math.Round(s.rng.ExpFloat64() / rate * 1e6))
+// maxWalk bounds how many minutes arrival steps through one by one (a week); beyond it, at
+// absurdly low trade rates, the rest of the wait is taken at the mean rate.
+const maxWalk = 7 * 24 * 60
+
+// arrival is the time (µs) of the next trade after the one at fromUs: the next point of a
+// Poisson process with rate TradeRate·A(t), found by spending one exponential draw on the
+// integrated rate, minute by minute (A is constant over each minute).
+func (s *symState) arrival(fromUs int64) int64 {
+	e := s.rng.ExpFloat64()
+	t := fromUs
+	for range maxWalk {
+		T := (floorDiv(t, usPerMinute) + 1) * usPerMinute // end of t's minute
+		r := s.rate * s.tradeAct.at(T/1000) / 1e6         // per µs
+		room := float64(T-t) * r
+		if e < room {
+			return t + int64(e/r) // < T
+		}
+		e -= room
+		t = T
+	}
+	return t + int64(min(e/s.rate*1e6, 1e17)) // capped far beyond any usable sim time
 }
 
 func clamp(x, lo, hi float64) float64 { return max(lo, min(hi, x)) }
@@ -192,11 +221,16 @@ func clamp(x, lo, hi float64) float64 { return max(lo, min(hi, x)) }
 func (s *symState) price(tick int64) float64 { return float64(tick) / s.tickScale }
 func (s *symState) size(lots int64) float64  { return float64(lots) / s.lotScale }
 
-// step advances the hidden processes by one book interval.
-func (s *symState) step() {
+// step advances the hidden processes by one book interval, ending at tms. The mid's
+// sub-minute moves, noise and pressure-driven drift alike, scale with √A so that the
+// imbalance signal keeps its strength relative to the noise at every level of activity.
+func (s *symState) step(tms int64) {
+	if T := market.TF1m.End(tms - 1); T != s.volT {
+		s.volT, s.volScale = T, math.Sqrt(s.bookAct.at(T))
+	}
 	s.press = clamp(s.press*s.pDecay+s.pNoise*s.rng.NormFloat64(), -1, 1)
 	s.lag += (s.press - s.lag) * s.qGain
-	s.resid = s.resid*s.rDecay + s.rDrift*s.lag + s.rNoise*s.rng.NormFloat64()
+	s.resid = s.resid*s.rDecay + s.volScale*(s.rDrift*s.lag+s.rNoise*s.rng.NormFloat64())
 }
 
 // freshLots is a new random size for level i of a side (sign +1 bids, −1 asks).
@@ -221,7 +255,7 @@ var levelNoiseTable = func() (t [1 << noiseBits]float64) {
 
 func (s *symState) bookUpdate(tms int64) *market.BookUpdate {
 	if s.started {
-		s.step()
+		s.step(tms)
 	}
 	mid := math.Exp(s.path.logAt(tms)+s.resid) * s.tickScale // in ticks
 	spread := s.par.spread

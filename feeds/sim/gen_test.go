@@ -241,7 +241,8 @@ func checkInvariants(t *testing.T, cfg Config, n int) {
 	t.Logf("%d events: %d books, %d trades, %.1f%% buys, over %.0f s", n, books_, trades, 100*float64(buys)/float64(trades), float64(last-cfg.Start)/1000)
 }
 
-// TestTradeFlow checks the arrival rate and the heavy-tailed, correctly scaled trade sizes.
+// TestTradeFlow checks the arrival rate (TradeRate × the activity, integrated over the hour)
+// and the heavy-tailed, correctly scaled trade sizes.
 func TestTradeFlow(t *testing.T) {
 	const hours = 1.0
 	cfg := Config{Seed: 3, Start: testStart, Symbols: []market.Symbol{"BTCUSDT"}}
@@ -257,7 +258,7 @@ func TestTradeFlow(t *testing.T) {
 			sizes = append(sizes, ev.Trade.Size)
 		}
 	}
-	want := 5 * 3600 * hours
+	want := expectedTrades(cfg.Seed, "BTCUSDT", 5, testStart, end)
 	if n := float64(len(sizes)); math.Abs(n-want) > 0.05*want {
 		t.Errorf("%v trades in %v h, want ≈ %v", n, hours, want)
 	}

@@ -169,3 +169,16 @@ func obiLead(cfg Config, hours float64, horizon int64) (map[market.Symbol]float6
 	}
 	return out, nil
 }
+
+// expectedTrades is the expected number of live trades of sym in [from, to) (unix ms) at
+// rate trades per second at activity one: the integral of rate·A.
+func expectedTrades(seed int64, sym market.Symbol, rate float64, from, to int64) float64 {
+	ac := newActivity(seed, sym, paramsFor(sym))
+	var n float64
+	for t := from; t < to; {
+		T := market.TF1m.End(t)
+		n += rate * ac.at(T) * float64(min(T, to)-t) / 1000
+		t = T
+	}
+	return n
+}

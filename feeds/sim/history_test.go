@@ -53,8 +53,13 @@ func TestHistory30Days(t *testing.T) {
 			}
 			vol += c.Volume
 		}
-		// Volume matches the live trade rate × mean size.
-		perMin, want := vol/float64(len(cs)), 60*5*p.meanSize
+		// Volume matches the live trade rate × mean size × the window's mean activity.
+		ac := newActivity(f.cfg.Seed, sym, p)
+		var sumA float64
+		for _, c := range cs {
+			sumA += ac.at(c.Time)
+		}
+		perMin, want := vol/float64(len(cs)), 60*5*p.meanSize*sumA/float64(len(cs))
 		if math.Abs(perMin-want) > 0.05*want {
 			t.Errorf("%s: volume per minute %v, want ≈ %v", sym, perMin, want)
 		}

@@ -20,6 +20,11 @@ import (
 // stationary beyond the largest octave, so prices stay near their nominal level for ever.
 // Any point costs pathOctaves lookups, so history for any window and the live process agree
 // without simulating from the epoch.
+//
+// Each knot's normal value is scaled by the square root of the activity at the knot's time
+// (see activity.go): S·R for the octaves up to a few hours, R alone for the longer ones. The
+// variance of a change is then σ²·Δ × the local activity, so the path is calmer at night and
+// livelier in busy regimes; S and R have mean one, so its long-run volatility is unchanged.
 
 const (
 	pathEpoch   = 1704067200000 // 2024-01-01T00:00:00Z, unix ms
@@ -41,6 +46,8 @@ const (
 type path struct {
 	key   uint64
 	logP0 float64
+	c     float64 // knot variance per minute of spacing
+	reg   regime
 	amp   [pathOctaves]float64
 	span  [pathOctaves]int64 // knot spacing, ms
 	seg   [pathOctaves]int64 // cached segment index per octave
@@ -55,6 +62,7 @@ func newPath(seed int64, sym market.Symbol, p params) *path {
 	pt := &path{
 		key:   splitmix64(uint64(seed) ^ symHash(sym) ^ saltPath),
 		logP0: math.Log(p.price),
+		reg:   newRegime(seed, sym),
 	}
 	pt.rnd = rand.New(&pt.src)
 	// Octave k's knots have variance c·S for spacing S = 4^k minutes. The variance of a
@@ -64,6 +72,7 @@ func newPath(seed int64, sym market.Symbol, p params) *path {
 	// volatility at p.vol (and 1m close-to-close volatility about 12% higher).
 	sigmaMin := p.vol / math.Sqrt(minPerYear)
 	c := 0.48 * sigmaMin * sigmaMin
+	pt.c = c
 	span := int64(msPerMinute)
 	for k := range pathOctaves {
 		pt.span[k] = span
@@ -73,10 +82,16 @@ func newPath(seed int64, sym market.Symbol, p params) *path {
 	return pt
 }
 
+// knot is the value of knot j of octave k, scaled by the square root of the activity there.
 func (pt *path) knot(k int, j int64) float64 {
 	hi := splitmix64(pt.key ^ uint64(k+1)*golden)
 	pt.src.Seed(hi, splitmix64(uint64(j)^hi))
-	return pt.rnd.NormFloat64()
+	t := pathEpoch + j*pt.span[k]
+	g := pt.reg.at(t)
+	if k < seasonOctaves {
+		g *= season(t)
+	}
+	return pt.rnd.NormFloat64() * math.Sqrt(g)
 }
 
 // logAt is the log price of the slow path at t (unix ms).
@@ -115,10 +130,11 @@ const maxHistory = 1_100_000
 // history returns the 1m candles with stamps T in (from, to], T ≤ end, of the slow path.
 // Each minute's open and close are the path at its ends; its high and low come from a
 // Brownian bridge through a few deterministic sub-steps with the live process's short-term
-// volatility; its trade count is Poisson(60·rate) and its volume the sum of that many
-// log-normal trade sizes (approximated by a mean-preserving log-normal), so history volume
-// matches the live trade rate × mean size. A minute without trades is a flat candle at the
-// previous close, as DESIGN.md asks of every series.
+// volatility (× √A); its trade count is Poisson(60·rate·A), A the minute's activity, and its
+// volume the sum of that many log-normal trade sizes (approximated by a mean-preserving
+// log-normal), so history volume matches the live trade rate × mean size minute by minute. A
+// minute without trades is a flat candle at the previous close, as DESIGN.md asks of every
+// series.
 func history(cfg Config, sym market.Symbol, from, to int64) ([]market.Candle, error) {
 	if to < from {
 		return nil, fmt.Errorf("sim: history %s: window end %d is before its start %d", sym, to, from)
@@ -135,7 +151,7 @@ func history(cfg Config, sym market.Symbol, from, to int64) ([]market.Candle, er
 	}
 
 	p := paramsFor(sym)
-	pt := newPath(cfg.Seed, sym, p)
+	act := newActivity(cfg.Seed, sym, p)
 	tickScale, lotScale := pow10(p.tickDec), pow10(p.lotDec)
 	toPrice := func(logp float64) float64 { return math.Round(math.Exp(logp)*tickScale) / tickScale }
 
@@ -149,22 +165,25 @@ func history(cfg Config, sym market.Symbol, from, to int64) ([]market.Candle, er
 	rnd := rand.New(&src)
 
 	out := make([]market.Candle, n)
-	lo := pt.logAt(first - msPerMinute)
+	act.at(first)
+	lo := act.logPrev
 	prevClose := toPrice(lo)
 	var w [subSteps + 1]float64
 	for i := range out {
 		T := first + int64(i)*msPerMinute
-		lc := pt.logAt(T)
+		a := act.at(T)
+		lc := act.logT
 		src.Seed(minuteKey, splitmix64(uint64(T)^minuteKey))
 
-		trades := poisson(rnd, lambda)
+		trades := poisson(rnd, lambda*a)
 		c := market.Candle{Exchange: cfg.Exchange, Symbol: sym, Timeframe: market.TF1m, Time: T, Trades: trades}
 		if trades == 0 {
 			c.Open, c.High, c.Low, c.Close = prevClose, prevClose, prevClose, prevClose
 		} else {
 			// Brownian bridge from lo to lc through subSteps−1 interior points.
+			sd := subSD * math.Sqrt(a)
 			for k := 1; k <= subSteps; k++ {
-				w[k] = w[k-1] + subSD*rnd.NormFloat64()
+				w[k] = w[k-1] + sd*rnd.NormFloat64()
 			}
 			hi, low := max(lo, lc), min(lo, lc)
 			for k := 1; k < subSteps; k++ {

@@ -2,7 +2,8 @@
 //
 // It is deterministic from a seed. Each symbol has an L2 book (a snapshot, then deltas of the
 // changed levels only) and trades with Poisson arrival times and log-normal sizes that execute
-// at the touch of the current book. A hidden order-flow pressure skews book sizes and the
+// at the touch of the current book. The trade rate follows an activity factor (intraday
+// seasonality, slow regimes, bursts with big price moves) that History's volumes follow too. A hidden order-flow pressure skews book sizes and the
 // buy/sell mix at once and moves the mid a few seconds later, so order-book imbalance leads
 // price. The mid tracks a slow price path that is a pure function of (seed, symbol, time),
 // from which History also derives its 1m candles, so live prices continue history and a
