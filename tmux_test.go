@@ -21,8 +21,8 @@ type tmuxSession struct {
 func newTmux(t *testing.T, width, height int, command string) *tmuxSession {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("TRADECONSOLE_REQUIRE_TMUX") != "" {
-			t.Fatal("tmux is required (TRADECONSOLE_REQUIRE_TMUX is set) but not installed")
+		if os.Getenv("TC_REQUIRE_TMUX") != "" {
+			t.Fatal("tmux is required (TC_REQUIRE_TMUX is set) but not installed")
 		}
 		t.Skip("tmux not installed")
 	}
@@ -34,7 +34,9 @@ func newTmux(t *testing.T, width, height int, command string) *tmuxSession {
 
 func (s *tmuxSession) run(args ...string) string {
 	s.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
+	cmd := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...)
+	cmd.Env = cleanEnv() // the server, and so the console, get no TRADECONSOLE_* of the caller
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("tmux %v: %v\n%s", args, err, out)
 	}
@@ -85,9 +87,18 @@ var lastPrice = regexp.MustCompile(`(BTCUSDT|ETHUSDT) (\S+)\s+last (\S+)`)
 func TestTmuxJourney(t *testing.T) {
 	dir := t.TempDir()
 	exitFile := filepath.Join(dir, "exit")
-	script := fmt.Sprintf("cd %q && TRADECONSOLE_DATA_DIR=%q TRADECONSOLE_SIM_HISTORY_DAYS=2 %q; echo $? > %q",
-		dir, filepath.Join(dir, "data"), binPath, exitFile)
+	stderrFile := filepath.Join(dir, "stderr")
+	script := fmt.Sprintf("cd %q && TRADECONSOLE_DATA_DIR=%q TRADECONSOLE_SIM_HISTORY_DAYS=2 %q 2>%q; echo $? > %q",
+		dir, filepath.Join(dir, "data"), binPath, stderrFile, exitFile)
 	s := newTmux(t, 160, 48, script)
+	t.Cleanup(func() {
+		if t.Failed() {
+			code, _ := os.ReadFile(exitFile)
+			errOut, _ := os.ReadFile(stderrFile)
+			logOut, _ := os.ReadFile(filepath.Join(dir, "data", "tradeconsole.log"))
+			t.Logf("exit code: %q\nstderr:\n%s\nlog:\n%s", code, errOut, logOut)
+		}
+	})
 
 	first := s.waitFor("the Market pane with candles", 20*time.Second, func(scr string) bool {
 		return lastPrice.MatchString(scr) && strings.Contains(scr, "vol") && strings.ContainsAny(scr, "┃│╽╿") &&

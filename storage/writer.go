@@ -52,51 +52,38 @@ type writerState struct {
 // UpsertCandles enqueues candles for writing and returns at once. A candle replaces a stored
 // one with the same (exchange, symbol, timeframe, time). The slice is copied.
 func (db *DB) UpsertCandles(cs ...market.Candle) {
-	if len(cs) == 0 {
-		return
-	}
-	s := &db.wr
-	s.mu.Lock()
-	if s.closing {
-		s.dropped += int64(len(cs))
-		s.mu.Unlock()
-		return
-	}
-	was := s.candles.n + s.trades.n
-	bad := 0
-	for i := range cs {
-		if !validCandle(&cs[i]) {
-			bad++
-			continue
-		}
-		s.candles.push(cs[i])
-	}
-	db.enqueuedLocked(was, int64(len(cs)-bad), int64(bad), true)
+	enqueue(db, &db.wr.candles, cs, validCandle, true)
 }
 
 // InsertTrades enqueues trades for writing and returns at once. A trade whose
 // (exchange, symbol, id) is already stored is ignored. The slice is copied.
 func (db *DB) InsertTrades(ts ...market.Trade) {
-	if len(ts) == 0 {
+	enqueue(db, &db.wr.trades, ts, validTrade, false)
+}
+
+// enqueue copies the valid rows onto q; rows that cannot be stored are counted, and rows
+// enqueued after Close are dropped and counted.
+func enqueue[T any](db *DB, q *chunkQueue[T], rows []T, valid func(*T) bool, candles bool) {
+	if len(rows) == 0 {
 		return
 	}
 	s := &db.wr
 	s.mu.Lock()
 	if s.closing {
-		s.dropped += int64(len(ts))
+		s.dropped += int64(len(rows))
 		s.mu.Unlock()
 		return
 	}
 	was := s.candles.n + s.trades.n
 	bad := 0
-	for i := range ts {
-		if !validTrade(&ts[i]) {
+	for i := range rows {
+		if !valid(&rows[i]) {
 			bad++
 			continue
 		}
-		s.trades.push(ts[i])
+		q.push(rows[i])
 	}
-	db.enqueuedLocked(was, int64(len(ts)-bad), int64(bad), false)
+	db.enqueuedLocked(was, int64(len(rows)-bad), int64(bad), candles)
 }
 
 // enqueuedLocked finishes an enqueue: counters, the age clock and the wake-up. It unlocks.
