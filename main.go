@@ -159,11 +159,7 @@ type system struct {
 }
 
 func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*system, error) {
-	level := new(slog.LevelVar)
-	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
-		return nil, usageError{fmt.Errorf("log.level %q: %w", cfg.Log.Level, err)}
-	}
-	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}))
 	db, err := storage.Open(cfg.DBPath(), storage.Options{
 		ReadPool:      cfg.Storage.ReadPool,
 		BusyTimeout:   cfg.Storage.BusyTimeout,

@@ -262,7 +262,7 @@ func (e *Engine) OnTrade(tr market.Trade) {
 	closed, late := st.agg.Add(tr, st.scratch[:0])
 	st.scratch = closed[:0]
 	st.remember(closed)
-	st.tape.push(tr)
+	st.tape.Push(tr)
 	opens := st.agg.OpenCandles(st.openBuf[:0])
 	st.openBuf = opens[:0]
 	st.mu.Unlock()
@@ -349,7 +349,7 @@ func (e *Engine) RecentTrades(sym market.Symbol, n int) []market.Trade {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.tape.last(n)
+	return st.tape.Tail(n)
 }
 
 // Candles returns up to limit of the newest candles of a series, oldest first: stored candles,

@@ -5,20 +5,22 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+
+	"github.com/tradeconsole/tradeconsole/internal/ring"
 )
 
 // logRing keeps the newest engine log entries for the UI and publishes each one on the bus.
 type logRing struct {
 	mu  sync.Mutex
-	r   *ring[LogEntry]
+	r   *ring.Ring[LogEntry]
 	bus *Bus[Event]
 }
 
-func newLogRing(n int, bus *Bus[Event]) *logRing { return &logRing{r: newRing[LogEntry](n), bus: bus} }
+func newLogRing(n int, bus *Bus[Event]) *logRing { return &logRing{r: ring.New[LogEntry](n), bus: bus} }
 
 func (l *logRing) add(e LogEntry) {
 	l.mu.Lock()
-	l.r.push(e)
+	l.r.Push(e)
 	l.mu.Unlock()
 	l.bus.Publish(LogEvent{Entry: e})
 }
@@ -26,7 +28,7 @@ func (l *logRing) add(e LogEntry) {
 func (l *logRing) last(n int) []LogEntry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.r.last(n)
+	return l.r.Tail(n)
 }
 
 // teeHandler sends every record to the configured handler and to the log ring.

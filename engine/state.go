@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tradeconsole/tradeconsole/internal/ring"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -17,7 +18,7 @@ type symbolState struct {
 	mu      sync.Mutex // guards agg, recent, tape, scratch, openBuf
 	agg     *market.Aggregator
 	recent  map[market.Timeframe][]market.Candle
-	tape    *ring[market.Trade]
+	tape    *ring.Ring[market.Trade]
 	scratch []market.Candle
 	openBuf []market.Candle
 
@@ -32,7 +33,7 @@ func newSymbolState(exchange string, sym market.Symbol, opt Options) *symbolStat
 	st := &symbolState{
 		agg:    market.NewAggregator(exchange, sym, opt.Timeframes, opt.Grace),
 		recent: map[market.Timeframe][]market.Candle{},
-		tape:   newRing[market.Trade](opt.TradeRing),
+		tape:   ring.New[market.Trade](opt.TradeRing),
 	}
 	st.state.Store(StateConnecting)
 	st.trades.onFirst = st.markConnected
@@ -106,49 +107,4 @@ func (c *counter) snapshot() StreamHealth {
 		h.LastMessage = time.Unix(0, ns)
 	}
 	return h
-}
-
-// ring is a fixed-size ring buffer; not safe for concurrent use.
-type ring[T any] struct {
-	buf  []T
-	next int
-	full bool
-}
-
-func newRing[T any](n int) *ring[T] { return &ring[T]{buf: make([]T, n)} }
-
-func (r *ring[T]) push(v T) {
-	r.buf[r.next] = v
-	r.next++
-	if r.next == len(r.buf) {
-		r.next, r.full = 0, true
-	}
-}
-
-func (r *ring[T]) len() int {
-	if r.full {
-		return len(r.buf)
-	}
-	return r.next
-}
-
-// last returns up to n of the newest values, oldest first.
-func (r *ring[T]) last(n int) []T {
-	size := r.len()
-	if n > size {
-		n = size
-	}
-	if n <= 0 {
-		return nil
-	}
-	out := make([]T, n)
-	start := r.next - n
-	for i := range out {
-		j := start + i
-		if j < 0 {
-			j += len(r.buf)
-		}
-		out[i] = r.buf[j]
-	}
-	return out
 }

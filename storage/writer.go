@@ -399,7 +399,6 @@ func (w *writer) abandon() {
 // the statements themselves run with a plain context, which spares the driver a watcher
 // goroutine per statement (once BEGIN IMMEDIATE holds the lock, in WAL mode they do not wait).
 func (w *writer) commit(ctx context.Context) (err error) {
-	bg := context.Background()
 	tx, err := w.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("storage: write batch: begin: %w", err)
@@ -409,41 +408,45 @@ func (w *writer) commit(ctx context.Context) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	for _, chunk := range w.b.candles {
-		for rest := chunk; len(rest) > 0; {
-			k := chunkLog(len(rest))
-			args := w.args[:0]
-			for i := range 1 << k {
-				c := &rest[i]
-				args = append(args, w.ex.box(c.Exchange), w.sym.box(string(c.Symbol)), w.tf.box(c.Timeframe), c.Time,
-					c.Open, c.High, c.Low, c.Close, c.Volume, c.Trades)
-			}
-			_, err := tx.StmtContext(bg, w.candleSt[k]).ExecContext(bg, args...)
-			clear(args)
-			if err != nil {
-				return fmt.Errorf("storage: upsert candles: %w", err)
-			}
-			rest = rest[1<<k:]
-		}
+	err = execChunks(tx, w.b.candles, w.candleSt[:], &w.args, func(args []any, c *market.Candle) []any {
+		return append(args, w.ex.box(c.Exchange), w.sym.box(string(c.Symbol)), w.tf.box(c.Timeframe), c.Time,
+			c.Open, c.High, c.Low, c.Close, c.Volume, c.Trades)
+	})
+	if err != nil {
+		return fmt.Errorf("storage: upsert candles: %w", err)
 	}
-	for _, chunk := range w.b.trades {
-		for rest := chunk; len(rest) > 0; {
-			k := chunkLog(len(rest))
-			args := w.args[:0]
-			for i := range 1 << k {
-				t := &rest[i]
-				args = append(args, w.ex.box(t.Exchange), w.sym.box(string(t.Symbol)), t.ID, t.Time, t.Price, t.Size, sideBox(t.Side))
-			}
-			_, err := tx.StmtContext(bg, w.tradeSt[k]).ExecContext(bg, args...)
-			clear(args)
-			if err != nil {
-				return fmt.Errorf("storage: insert trades: %w", err)
-			}
-			rest = rest[1<<k:]
-		}
+	err = execChunks(tx, w.b.trades, w.tradeSt[:], &w.args, func(args []any, t *market.Trade) []any {
+		return append(args, w.ex.box(t.Exchange), w.sym.box(string(t.Symbol)), t.ID, t.Time, t.Price, t.Size, sideBox(t.Side))
+	})
+	if err != nil {
+		return fmt.Errorf("storage: insert trades: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("storage: write batch: commit: %w", err)
+	}
+	return nil
+}
+
+// execChunks executes the rows of every chunk in multi-row statements: each time the largest
+// prepared statement (stmts[k] takes 2^k rows) that the remaining rows fill. args is a reused
+// argument buffer; row appends one row's values to it.
+func execChunks[T any](tx *sql.Tx, chunks [][]T, stmts []*sql.Stmt, args *[]any, row func([]any, *T) []any) error {
+	bg := context.Background() // see commit: statements run without a cancel watcher
+	for _, chunk := range chunks {
+		for rest := chunk; len(rest) > 0; {
+			k := chunkLog(len(rest))
+			a := (*args)[:0]
+			for i := range 1 << k {
+				a = row(a, &rest[i])
+			}
+			_, err := tx.StmtContext(bg, stmts[k]).ExecContext(bg, a...)
+			clear(a)
+			*args = a
+			if err != nil {
+				return err
+			}
+			rest = rest[1<<k:]
+		}
 	}
 	return nil
 }

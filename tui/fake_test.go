@@ -350,4 +350,3 @@ func (h *harness) mustNotContain(subs ...string) {
 }
 
 func (h *harness) market() *marketPane { return h.m.tabs[0].(*marketPane) }
-func (h *harness) logs() *logsPane     { return h.m.tabs[2].(*logsPane) }

@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/tradeconsole/tradeconsole/engine"
+	"github.com/tradeconsole/tradeconsole/internal/ring"
 )
 
 // logCap is how many log entries the Logs pane keeps.
@@ -32,7 +33,7 @@ type logsPane struct {
 	c    *Common
 	w, h int
 
-	lines   *ring[logLine]
+	lines   *ring.Ring[logLine]
 	nextSeq uint64
 	loaded  bool
 	pending []engine.LogEntry // entries received before the initial read arrived
@@ -47,7 +48,7 @@ type logsPane struct {
 }
 
 func newLogsPane(c *Common) *logsPane {
-	return &logsPane{c: c, lines: newRing[logLine](logCap), follow: true, dirty: true}
+	return &logsPane{c: c, lines: ring.New[logLine](logCap), follow: true, dirty: true}
 }
 
 func (p *logsPane) Title() string { return "Logs" }

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/tradeconsole/tradeconsole/engine"
+	"github.com/tradeconsole/tradeconsole/internal/ring"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -50,8 +51,8 @@ type marketPane struct {
 	dedupeTime int64
 	dedupeIDs  map[string]struct{}
 
-	candles  *ring[market.Candle]
-	tape     *ring[market.Trade]
+	candles  *ring.Ring[market.Candle]
+	tape     *ring.Ring[market.Trade]
 	series   []market.Candle // scratch copy of candles, oldest first
 	scroll   int             // candles between the newest and the right edge of the chart
 	tapeMode int8            // 0: shown when wide enough; 1: shown; -1: hidden
@@ -71,8 +72,8 @@ func newMarketPane(c *Common) *marketPane {
 		c:       c,
 		syms:    b.Symbols(),
 		tfs:     b.Timeframes(),
-		candles: newRing[market.Candle](c.Opts.ChartCandles),
-		tape:    newRing[market.Trade](c.Opts.TapeSize),
+		candles: ring.New[market.Candle](c.Opts.ChartCandles),
+		tape:    ring.New[market.Trade](c.Opts.TapeSize),
 		dirty:   true,
 	}
 	p.ti = initialTimeframe(p.tfs, c.Opts.Timeframe)

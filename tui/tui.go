@@ -471,9 +471,7 @@ func (m *Model) renderHelp() string {
 
 	w, bh := m.c.Width, m.bodyHeight()
 	out := []string{st.paint(cTitle, "Keys") + st.paint(cMuted, " — ? or esc to close")}
-	for _, l := range masonry(blocks, w, bh-1) {
-		out = append(out, l)
-	}
+	out = append(out, masonry(blocks, w, bh-1)...)
 	if len(out) > bh && bh > 0 {
 		out = append(out[:bh-1], st.paint(cMuted, "… (enlarge the terminal to see every key)"))
 	}

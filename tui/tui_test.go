@@ -780,28 +780,6 @@ func TestRunEndsWithContext(t *testing.T) {
 	}
 }
 
-func TestRing(t *testing.T) {
-	r := newRing[int](3)
-	if _, ok := r.Last(); ok {
-		t.Fatal("empty ring has a last element")
-	}
-	r.SetLast(9) // no-op on empty
-	for i := 1; i <= 5; i++ {
-		r.Push(i)
-	}
-	if got := fmt.Sprint(r.AppendTo(nil)); got != "[3 4 5]" {
-		t.Fatal(got)
-	}
-	r.SetLast(50)
-	if l, _ := r.Last(); l != 50 || r.At(0) != 3 || r.Len() != 3 {
-		t.Fatal("SetLast/At")
-	}
-	r.Reset()
-	if r.Len() != 0 {
-		t.Fatal("Reset")
-	}
-}
-
 func TestFormatting(t *testing.T) {
 	cases := map[string]string{
 		fmtAge(200*time.Millisecond, false):      "0.2s",
