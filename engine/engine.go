@@ -60,6 +60,8 @@ type Options struct {
 	BusBuffer    int                // events buffered per subscriber; default 4096
 	// WallClock is used for health timestamps (message ages); default time.Now.
 	WallClock func() time.Time
+	// OrderFlow configures books, OBI, CVD, alerts and recording.
+	OrderFlow OrderFlowOptions
 }
 
 func (o *Options) defaults() {
@@ -84,6 +86,7 @@ func (o *Options) defaults() {
 	if o.WallClock == nil {
 		o.WallClock = time.Now
 	}
+	o.OrderFlow.defaults()
 }
 
 // Engine runs one feed into storage and onto the bus.
@@ -192,7 +195,15 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if err != nil {
 		err = fmt.Errorf("engine: stop: flush storage: %w", err)
 		e.log.Error("flush on stop failed", "err", err)
-	} else {
+	}
+	if r := e.opt.OrderFlow.Recorder; r != nil {
+		if rerr := r.Flush(ctx); rerr != nil {
+			rerr = fmt.Errorf("engine: stop: flush order-flow recorder: %w", rerr)
+			e.log.Error("flush on stop failed", "err", rerr)
+			err = errors.Join(err, rerr)
+		}
+	}
+	if err == nil {
 		e.log.Info("engine stopped, storage flushed")
 	}
 	e.bus.Close()
@@ -236,6 +247,7 @@ func (e *Engine) Tick(now int64, buf []market.Candle) []market.Candle {
 		st.mu.Unlock()
 		st.trades.tickRate(wall)
 		st.book.tickRate(wall)
+		st.flow.tick(now)
 		e.emitClosed(closed)
 	}
 	return buf
@@ -269,6 +281,7 @@ func (e *Engine) OnTrade(tr market.Trade) {
 	if late {
 		st.late.Add(1)
 	}
+	e.flowTrade(st.flow, tr)
 	e.store.InsertTrades(tr)
 	e.emitClosed(closed)
 	e.bus.Publish(TradeEvent{Trade: tr, Late: late})
@@ -277,12 +290,15 @@ func (e *Engine) OnTrade(tr market.Trade) {
 	}
 }
 
-// OnBook is the collector's entry for book updates (market.Sink). The L2 book and order-flow
-// metrics come with the order-flow work; for now the stream's health is tracked.
+// OnBook is the collector's entry for book updates (market.Sink): it applies the update to the
+// symbol's L2 book and publishes the order-flow state (OBI, CVD, best bid/ask).
 func (e *Engine) OnBook(b market.BookUpdate) {
-	if st, ok := e.symbols[b.Symbol]; ok {
-		st.book.seen(e.opt.WallClock())
+	st, ok := e.symbols[b.Symbol]
+	if !ok {
+		return
 	}
+	st.book.seen(e.opt.WallClock())
+	e.flowBook(st.flow, b)
 }
 
 // Subscribe streams events until ctx is done (see Bus).

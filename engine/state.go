@@ -22,6 +22,8 @@ type symbolState struct {
 	scratch []market.Candle
 	openBuf []market.Candle
 
+	flow *flowState
+
 	state      atomic.Value // StreamState
 	trades     counter
 	book       counter
@@ -34,6 +36,7 @@ func newSymbolState(exchange string, sym market.Symbol, opt Options) *symbolStat
 		agg:    market.NewAggregator(exchange, sym, opt.Timeframes, opt.Grace),
 		recent: map[market.Timeframe][]market.Candle{},
 		tape:   ring.New[market.Trade](opt.TradeRing),
+		flow:   newFlowState(exchange, sym, opt.OrderFlow),
 	}
 	st.state.Store(StateConnecting)
 	st.trades.onFirst = st.markConnected
