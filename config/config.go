@@ -30,6 +30,7 @@ const EnvPrefix = "TRADECONSOLE_"
 // exchanges is the set of venues the exchange key accepts. Adding a venue is one line here.
 var exchanges = []string{
 	"sim",
+	"replay",
 }
 
 // Exchanges lists the venue names the exchange key accepts.
@@ -45,17 +46,37 @@ type Config struct {
 	Symbols     []market.Symbol    // symbols: instruments to follow; non-empty, no duplicates
 	Timeframes  []market.Timeframe // timeframes: candle intervals built; non-empty, no duplicates, ascending
 	CandleGrace time.Duration      // candle_grace: how long after its end a candle waits for late trades
+	// RecordOrderflow (record_orderflow) records book snapshots and trades into order-flow files
+	// under <data_dir>/orderflow/.
+	RecordOrderflow bool
 
-	Log     LogConfig
-	Sim     SimConfig
-	Storage StorageConfig
-	UI      UIConfig
+	Log       LogConfig
+	Orderflow OrderflowConfig
+	Sim       SimConfig
+	Replay    ReplayConfig
+	Storage   StorageConfig
+	UI        UIConfig
 }
 
 // LogConfig is the log section.
 type LogConfig struct {
 	Level string // log.level: debug | info | warn | error
 	File  string // log.file: "" means <data_dir>/tradeconsole.log (console mode)
+}
+
+// OrderflowConfig is the orderflow section: books, OBI, CVD, alerts and recording.
+type OrderflowConfig struct {
+	Depth            int           // orderflow.depth: levels per side in OBI; 0 = all
+	PublishInterval  time.Duration // orderflow.publish_interval: least time between updates published; 0 = every book update
+	SnapshotInterval time.Duration // orderflow.snapshot_interval: time between recorded snapshots
+	AlertOBI         float64       // orderflow.alert_obi: |OBI| that raises an alert; 0 = off
+	CVDReset         string        // orderflow.cvd_reset: session | daily
+}
+
+// ReplayConfig is the replay section: the replay feed (exchange: replay).
+type ReplayConfig struct {
+	File  string  // replay.file: the order-flow file to play
+	Speed float64 // replay.speed: replay time per wall-clock time
 }
 
 // SimConfig is the sim section: the simulated exchange.
@@ -82,6 +103,7 @@ type UIConfig struct {
 	Timeframe    market.Timeframe // ui.timeframe: timeframe shown first; one of Timeframes
 	TapeSize     int              // ui.tape_size: trades kept in the trades tape
 	ChartCandles int              // ui.chart_candles: candles the Market pane keeps
+	FlowWindow   time.Duration    // ui.flow_window: bar width the Order flow tab shows first
 }
 
 // Default is the built-in configuration; config.yaml at the repository root documents it
@@ -97,6 +119,13 @@ func Default() Config {
 			Level: "info",
 			File:  "",
 		},
+		Orderflow: OrderflowConfig{
+			Depth:            20,
+			PublishInterval:  0,
+			SnapshotInterval: time.Second,
+			AlertOBI:         0.6,
+			CVDReset:         "session",
+		},
 		Sim: SimConfig{
 			Seed:         1,
 			Speed:        1,
@@ -104,6 +133,10 @@ func Default() Config {
 			BookLevels:   50,
 			BookInterval: 100 * time.Millisecond,
 			HistoryDays:  30,
+		},
+		Replay: ReplayConfig{
+			File:  "",
+			Speed: 1,
 		},
 		Storage: StorageConfig{
 			BatchSize:     1000,
@@ -116,9 +149,13 @@ func Default() Config {
 			Timeframe:    market.TF1m,
 			TapeSize:     200,
 			ChartCandles: 300,
+			FlowWindow:   time.Minute,
 		},
 	}
 }
+
+// OrderflowDir is where recorded order-flow files go, <data_dir>/orderflow.
+func (c Config) OrderflowDir() string { return filepath.Join(c.DataDir, "orderflow") }
 
 // DBPath is the main database file, <data_dir>/tradeconsole.db.
 func (c Config) DBPath() string { return filepath.Join(c.DataDir, "tradeconsole.db") }

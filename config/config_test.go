@@ -138,7 +138,17 @@ exchange: SIM
 symbols: [solusdt, BTCUSDT]
 timeframes: [1h, 1s, 15m]
 candle_grace: 500ms
+record_orderflow: yes
 log: {level: DEBUG, file: /tmp/tc.log}
+orderflow:
+  depth: 0
+  publish_interval: 100ms
+  snapshot_interval: 250ms
+  alert_obi: 0
+  cvd_reset: Daily
+replay:
+  file: /tmp/x.db
+  speed: 60
 sim:
   seed: -7
   speed: 2.5
@@ -156,6 +166,7 @@ ui:
   timeframe: 15m
   tape_size: 10
   chart_candles: 5000
+  flow_window: 5s
 `,
 			want: func(c *config.Config) {
 				c.DataDir = "/tmp/tc"
@@ -163,9 +174,12 @@ ui:
 				c.Timeframes = []market.Timeframe{market.TF1s, market.TF15m, market.TF1h}
 				c.CandleGrace = 500 * time.Millisecond
 				c.Log = config.LogConfig{Level: "debug", File: "/tmp/tc.log"}
+				c.RecordOrderflow = true
+				c.Orderflow = config.OrderflowConfig{PublishInterval: 100 * time.Millisecond, SnapshotInterval: 250 * time.Millisecond, CVDReset: "daily"}
+				c.Replay = config.ReplayConfig{File: "/tmp/x.db", Speed: 60}
 				c.Sim = config.SimConfig{Seed: -7, Speed: 2.5, TradeRate: 100, BookLevels: 500, BookInterval: time.Millisecond}
 				c.Storage = config.StorageConfig{BatchSize: 1, FlushInterval: time.Minute, ReadPool: 64}
-				c.UI = config.UIConfig{FPS: 60, Timeframe: market.TF15m, TapeSize: 10, ChartCandles: 5000}
+				c.UI = config.UIConfig{FPS: 60, Timeframe: market.TF15m, TapeSize: 10, ChartCandles: 5000, FlowWindow: 5 * time.Second}
 			},
 		},
 		{
@@ -291,7 +305,7 @@ func TestProblems(t *testing.T) {
 		{name: "blank item in a comma list", env: []string{"TRADECONSOLE_SYMBOLS=BTCUSDT,"},
 			want: config.Problem{Key: "symbols[1]", Reason: "symbol is empty", Source: "env TRADECONSOLE_SYMBOLS"}},
 		{name: "unknown exchange", set: map[string]string{"exchange": "kraken"},
-			want: config.Problem{Key: "exchange", Value: "kraken", Reason: "must be one of sim", Source: "command line"}},
+			want: config.Problem{Key: "exchange", Value: "kraken", Reason: "must be one of sim, replay", Source: "command line"}},
 		{name: "negative speed", env: []string{"TRADECONSOLE_SIM_SPEED=-1"},
 			want: config.Problem{Key: "sim.speed", Value: "-1", Reason: "must be greater than 0", Source: "env TRADECONSOLE_SIM_SPEED"}},
 		{name: "zero trade rate", file: "sim: {trade_rate: 0}\n",
@@ -423,7 +437,7 @@ ui:
 	}
 	want := strings.Join([]string{
 		`config: sim.sped = "2": unknown key; did you mean sim.speed? (file ` + path + `)`,
-		`config: exchange = "kraken": must be one of sim (file ` + path + `)`,
+		`config: exchange = "kraken": must be one of sim, replay (file ` + path + `)`,
 		`config: timeframes[1] = "7m": not a supported timeframe; use one of 1s 5s 15s 30s 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w (file ` + path + `)`,
 		`config: ui.fps = "10x": must be a whole number (file ` + path + `)`,
 	}, "\n")
@@ -566,7 +580,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	for _, k := range config.Keys() {
 		_, err := config.Load(config.Options{File: writeFile(t, "c.yaml", ""), Env: []string{config.EnvName(k) + "=@@"}})
 		var ve *config.ValidationError
-		if k == "log.file" || k == "data_dir" { // any text is a valid path
+		if k == "log.file" || k == "data_dir" || k == "replay.file" { // any text is a valid path
 			if err != nil {
 				t.Errorf("%s from env: %v", k, err)
 			}

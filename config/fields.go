@@ -26,9 +26,16 @@ var fields = []field{
 	symbolsField("symbols", func(c *Config) *[]market.Symbol { return &c.Symbols }),
 	timeframesField("timeframes", func(c *Config) *[]market.Timeframe { return &c.Timeframes }),
 	durationField("candle_grace", func(c *Config) *time.Duration { return &c.CandleGrace }, 0, time.Minute),
+	boolField("record_orderflow", func(c *Config) *bool { return &c.RecordOrderflow }),
 
 	stringField("log.level", func(c *Config) *string { return &c.Log.Level }, true, oneOf(logLevels)),
 	stringField("log.file", func(c *Config) *string { return &c.Log.File }, false, nil),
+
+	intField("orderflow.depth", func(c *Config) *int { return &c.Orderflow.Depth }, 0, 1000),
+	durationField("orderflow.publish_interval", func(c *Config) *time.Duration { return &c.Orderflow.PublishInterval }, 0, time.Minute),
+	durationField("orderflow.snapshot_interval", func(c *Config) *time.Duration { return &c.Orderflow.SnapshotInterval }, 10*time.Millisecond, time.Hour),
+	floatField("orderflow.alert_obi", func(c *Config) *float64 { return &c.Orderflow.AlertOBI }, 0, 1),
+	stringField("orderflow.cvd_reset", func(c *Config) *string { return &c.Orderflow.CVDReset }, true, oneOf(cvdResets)),
 
 	intField("sim.seed", func(c *Config) *int64 { return &c.Sim.Seed }, math.MinInt64, math.MaxInt64),
 	positiveFloatField("sim.speed", func(c *Config) *float64 { return &c.Sim.Speed }, 10000),
@@ -36,6 +43,9 @@ var fields = []field{
 	intField("sim.book_levels", func(c *Config) *int { return &c.Sim.BookLevels }, 1, 500),
 	durationField("sim.book_interval", func(c *Config) *time.Duration { return &c.Sim.BookInterval }, time.Millisecond, math.MaxInt64),
 	intField("sim.history_days", func(c *Config) *int { return &c.Sim.HistoryDays }, 0, 3650),
+
+	stringField("replay.file", func(c *Config) *string { return &c.Replay.File }, false, nil),
+	positiveFloatField("replay.speed", func(c *Config) *float64 { return &c.Replay.Speed }, 100000),
 
 	intField("storage.batch_size", func(c *Config) *int { return &c.Storage.BatchSize }, 1, 100000),
 	durationField("storage.flush_interval", func(c *Config) *time.Duration { return &c.Storage.FlushInterval }, time.Millisecond, time.Minute),
@@ -46,7 +56,11 @@ var fields = []field{
 	timeframeField("ui.timeframe", func(c *Config) *market.Timeframe { return &c.UI.Timeframe }),
 	intField("ui.tape_size", func(c *Config) *int { return &c.UI.TapeSize }, 10, 10000),
 	intField("ui.chart_candles", func(c *Config) *int { return &c.UI.ChartCandles }, 20, 5000),
+	durationField("ui.flow_window", func(c *Config) *time.Duration { return &c.UI.FlowWindow }, time.Second, time.Hour),
 }
+
+// cvdResets are the accepted values of orderflow.cvd_reset.
+var cvdResets = []string{"session", "daily"}
 
 var (
 	fieldIndex = map[string]int{}      // key path → index in fields
@@ -173,6 +187,53 @@ func positiveFloatField(key string, p func(*Config) *float64, hi float64) field 
 			default:
 				*p(c) = f
 			}
+		},
+	}
+}
+
+// floatField is a number in [lo, hi].
+func floatField(key string, p func(*Config) *float64, lo, hi float64) field {
+	return field{
+		key: key,
+		def: func(c *Config) any { return *p(c) },
+		dec: func(d *decoder, c *Config, key string, raw any) {
+			f, ok := toFloat(raw)
+			switch {
+			case !ok:
+				d.add(key, render(raw), "must be a number")
+			case math.IsNaN(f) || math.IsInf(f, 0):
+				d.add(key, render(raw), "must be a finite number")
+			case f < lo || f > hi:
+				d.add(key, render(raw), "must be from "+strconv.FormatFloat(lo, 'g', -1, 64)+" to "+strconv.FormatFloat(hi, 'g', -1, 64))
+			default:
+				*p(c) = f
+			}
+		},
+	}
+}
+
+// boolField is true or false (also yes/no, on/off, 1/0 as text).
+func boolField(key string, p func(*Config) *bool) field {
+	return field{
+		key: key,
+		def: func(c *Config) any { return *p(c) },
+		dec: func(d *decoder, c *Config, key string, raw any) {
+			if b, ok := raw.(bool); ok {
+				*p(c) = b
+				return
+			}
+			s, ok := scalar(raw)
+			if ok {
+				switch strings.ToLower(strings.TrimSpace(s)) {
+				case "true", "yes", "on", "1":
+					*p(c) = true
+					return
+				case "false", "no", "off", "0":
+					*p(c) = false
+					return
+				}
+			}
+			d.add(key, render(raw), "must be true or false")
 		},
 	}
 }

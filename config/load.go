@@ -109,6 +109,9 @@ func Load(opt Options) (Config, error) {
 		d.add("ui.timeframe", c.UI.Timeframe.String(),
 			"must be one of the configured timeframes ("+joinTimeframes(c.Timeframes)+")")
 	}
+	if !d.failed["exchange"] && !d.failed["replay.file"] && c.Exchange == "replay" && strings.TrimSpace(c.Replay.File) == "" {
+		d.add("replay.file", "", "is required with exchange replay: name an order-flow file (--replay-file FILE)")
+	}
 	problems = append(problems, d.problems...)
 
 	if len(problems) > 0 {

@@ -154,9 +154,13 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
-		if err := e.feed.Run(runCtx, e); err != nil && runCtx.Err() == nil {
+		err := e.feed.Run(runCtx, e)
+		switch {
+		case err != nil && runCtx.Err() == nil:
 			e.feedErr.Store(err)
 			e.log.Error("feed stopped", "exchange", e.feed.Name(), "err", err)
+		case runCtx.Err() == nil:
+			e.log.Info("feed ended: no more data", "exchange", e.feed.Name())
 		}
 		for _, st := range e.symbols {
 			st.setState(StateStopped)
@@ -347,9 +351,9 @@ func (e *Engine) SetPaused(v bool) {
 		}
 	}
 	if v {
-		e.log.Info("simulated exchange paused")
+		e.log.Info("feed paused", "exchange", e.feed.Name())
 	} else {
-		e.log.Info("simulated exchange resumed")
+		e.log.Info("feed resumed", "exchange", e.feed.Name())
 	}
 	e.bus.Publish(PauseEvent{Paused: v})
 }

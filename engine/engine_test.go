@@ -340,7 +340,7 @@ func TestEventsHealthPauseAndLogs(t *testing.T) {
 		t.Fatalf("events\n got %v\nwant %s", kinds, want)
 	}
 	logs := e.Logs(10)
-	if len(logs) != 3 || logs[0].Message != "engine started" || logs[2].Message != "simulated exchange resumed" {
+	if len(logs) != 3 || logs[0].Message != "engine started" || logs[2].Message != "feed resumed" {
 		t.Fatalf("logs: %+v", logs)
 	}
 }

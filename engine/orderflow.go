@@ -112,8 +112,11 @@ type flowState struct {
 	askBuf     []market.Level
 }
 
+// never is a time long before any feed time that still subtracts without overflow.
+const never = math.MinInt64 / 4
+
 func newFlowState(exchange string, sym market.Symbol, o OrderFlowOptions) *flowState {
-	fs := &flowState{book: market.NewBook(exchange, sym), lastPub: math.MinInt64, lastRecord: math.MinInt64}
+	fs := &flowState{book: market.NewBook(exchange, sym), lastPub: never, lastRecord: never}
 	fs.flow = OrderFlow{Exchange: exchange, Symbol: sym, Depth: o.Depth, AlertThreshold: o.AlertOBI}
 	for _, w := range o.Windows {
 		fs.series = append(fs.series, market.NewFlowSeries(market.Timeframe(w.Milliseconds()), o.Bars))
