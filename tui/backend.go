@@ -34,6 +34,17 @@ type Backend interface {
 	SetPaused(bool)
 	Paused() bool
 
+	// OrderFlow is the live order-flow state of sym (best bid/ask, spread, OBI, CVD, alert);
+	// false for a symbol the engine does not run.
+	OrderFlow(sym market.Symbol) (engine.OrderFlow, bool)
+	// BookLevels returns up to n levels of each side of sym's book, best first.
+	BookLevels(sym market.Symbol, n int) (bids, asks []market.Level)
+	// FlowWindows are the bar widths FlowBars serves, shortest first.
+	FlowWindows() []time.Duration
+	// FlowBars returns up to n of the newest order-flow bars of sym with the given width,
+	// oldest first; nil when the width is not one of FlowWindows.
+	FlowBars(sym market.Symbol, window time.Duration, n int) []market.FlowBar
+
 	// Now is the engine clock (the simulated clock on the sim exchange).
 	Now() time.Time
 }

@@ -8,12 +8,46 @@ import (
 )
 
 // BenchmarkMarketFrame200x50 is a full rebuild of the Market pane at 200×50 (TrueColor): 300
-// candles through ntcharts plus a full trades tape.
+// candles through ntcharts, a full trades tape, and the order-flow column (book read, 15
+// levels a side, OBI and CVD mini-charts of 39 bars).
 func BenchmarkMarketFrame200x50(b *testing.B) {
 	h := newHarness(b, newFake(), termenv.TrueColor, 200, 50)
 	p := h.market()
 	if p.candles.Len() != 300 || p.tape.Len() != 200 {
 		b.Fatalf("candles %d, tape %d", p.candles.Len(), p.tape.Len())
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.dirty, p.flowDirty = true, true
+		p.Frame(now)
+	}
+}
+
+// BenchmarkMarketFlowFrame200x50 is the Market pane's frame after an order-flow event only:
+// the chart and tape stay cached, the order-flow column is rebuilt.
+func BenchmarkMarketFlowFrame200x50(b *testing.B) {
+	h := newHarness(b, newFake(), termenv.TrueColor, 200, 50)
+	p := h.market()
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.flowDirty = true
+		p.Frame(now)
+	}
+}
+
+// BenchmarkOrderFlowFrame200x50 is a full rebuild of the Order flow pane at 200×50
+// (TrueColor): 192 one-minute bars read from the backend, candles through ntcharts, volume,
+// OBI and CVD panels.
+func BenchmarkOrderFlowFrame200x50(b *testing.B) {
+	h := newHarness(b, newFake(), termenv.TrueColor, 200, 50)
+	h.key("2")
+	p := h.orderFlow()
+	if p.chart.graphW != 192 {
+		b.Fatalf("graph width %d", p.chart.graphW)
 	}
 	now := time.Now()
 	b.ReportAllocs()

@@ -37,13 +37,19 @@ import (
 type candleChart struct {
 	w, h  int
 	valid bool
-	ts    timeserieslinechart.Model
-	lab   *chartLabels
+	// noVolume leaves the volume bars out (the Order flow pane draws them as a panel of its
+	// own); minLabelW is the least width of the price labels, so that panels drawn under the
+	// chart can share its y axis. Set both before setSize.
+	noVolume  bool
+	minLabelW int
+	ts        timeserieslinechart.Model
+	lab       *chartLabels
 
 	gh, volH, base int
 	dirs           []int8 // per graph column of the last build: +1 up, -1 down
 	lastRow        int    // canvas row of the last-price tag, -1 when none
 	graphW         int    // graph width of the last build (candles that fit)
+	originX        int    // column of the y axis in the last build
 	lines          []string
 	sb             strings.Builder
 }
@@ -113,7 +119,7 @@ func (c *candleChart) setSize(w, h int) {
 	}
 	c.gh = h - 2
 	c.volH, c.base = 0, 0
-	if c.gh >= 10 {
+	if c.gh >= 10 && !c.noVolume {
 		c.volH = max(2, c.gh/5)
 		c.base = c.volH + 1
 	}
@@ -142,7 +148,7 @@ func (c *candleChart) build(series []market.Candle, tf market.Timeframe, scroll 
 	for _, k := range series {
 		loAll, hiAll = math.Min(loAll, k.Low), math.Max(hiAll, k.High)
 	}
-	lw := max(len(fmtPrice(hiAll, dec)), len(fmtPrice(loAll, dec)), 3)
+	lw := max(len(fmtPrice(hiAll, dec)), len(fmtPrice(loAll, dec)), 3, c.minLabelW)
 	gw := c.w - lw - 1
 
 	var lo, hi, maxVol, vmin, ys float64
@@ -199,6 +205,7 @@ func (c *candleChart) build(series []market.Candle, tf market.Timeframe, scroll 
 	c.ts.DrawCandle(dsOpen, dsHigh, dsLow, dsClose, plain, plain)
 
 	origin := c.ts.Origin()
+	c.originX = origin.X
 	cv := &c.ts.Canvas
 	x0 := origin.X + 1
 

@@ -22,6 +22,10 @@ type Common struct {
 	Backend       Backend
 	Opts          Options
 
+	// wall is the wall clock of the model (tests replace it): panes stamp what they show for
+	// a while (an alert) with it, and frame ticks carry the same clock.
+	wall func() time.Time
+
 	// ctx bounds the backend calls that commands make (candle loads); Run cancels it when
 	// the program ends. New sets context.Background().
 	ctx context.Context
@@ -49,6 +53,14 @@ type Component interface {
 // one per wake-up with everything that was buffered (coalescing), so a burst of events costs
 // one Update, not hundreds. Other hosts of the model (an SSH server) send it the same way.
 type EventsMsg []engine.Event
+
+// now is the wall clock (time.Now when the model did not set one).
+func (c *Common) now() time.Time {
+	if c.wall == nil {
+		return time.Now()
+	}
+	return c.wall()
+}
 
 // frameMsg is the frame tick.
 type frameMsg time.Time

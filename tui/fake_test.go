@@ -40,7 +40,15 @@ type fakeBackend struct {
 	subCtx    context.Context
 	candleReq []string // "SYM tf limit" per Candles call
 	setPaused []bool
+
+	flows    map[market.Symbol]engine.OrderFlow
+	books    map[market.Symbol][2][]market.Level // bids, asks; best first
+	windows  []time.Duration
+	flowBars map[string][]market.FlowBar // by flowKey
+	flowReq  []string                    // "SYM window n" per FlowBars call
 }
+
+func flowKey(sym market.Symbol, w time.Duration) string { return string(sym) + " " + w.String() }
 
 func seriesKey(sym market.Symbol, tf market.Timeframe) string { return string(sym) + " " + tf.String() }
 
@@ -72,6 +80,20 @@ func newFake() *fakeBackend {
 		{Exchange: "sim", Symbol: "ETHUSDT", Channel: "book", State: engine.StateReconnecting, MsgsPerSec: 0,
 			Messages: 9876, LastMessage: t0.Add(-12 * time.Second), Age: 12 * time.Second, Reconnects: 11, Gaps: 0, Resyncs: 4, Backfilled: 0, Late: 0},
 		{Exchange: "sim", Symbol: "ETHUSDT", Channel: "trades", State: engine.StatePaused},
+	}
+	f.flows = map[market.Symbol]engine.OrderFlow{}
+	f.books = map[market.Symbol][2][]market.Level{}
+	f.windows = append([]time.Duration(nil), engine.DefaultFlowWindows...)
+	f.flowBars = map[string][]market.FlowBar{}
+	for _, sym := range f.symbols {
+		base, tick := 50000.0, 1.0
+		if sym == "ETHUSDT" {
+			base, tick = 3000, 0.01
+		}
+		for _, w := range f.windows {
+			f.flowBars[flowKey(sym, w)] = genFlowBars(sym, w, 600, base)
+		}
+		f.setBook(sym, genLevels(base, -tick, bookBidSizes), genLevels(base+tick, tick, bookAskSizes))
 	}
 	for i := 0; i < 50; i++ {
 		lvl := []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}[i%4]
@@ -124,6 +146,134 @@ func genTrades(sym market.Symbol, n int, price float64) []market.Trade {
 		price -= float64(rng.IntN(7)-3) * tick
 	}
 	return ts
+}
+
+// The fake books: BTCUSDT bids 50000 ×10, 49999 ×5, 49998 ×2.5 …; asks 50001 ×3, 50002 ×2 …
+var (
+	bookBidSizes = []float64{10, 5, 2.5, 1.25, 4, 0.5, 3, 7, 1, 2, 6, 0.75, 8, 1.5, 2.25, 3.5, 0.25, 9, 4.5, 5.5}
+	bookAskSizes = []float64{3, 2, 6, 1, 4.5, 0.5, 2.5, 7.5, 1.25, 3.5, 5, 0.75, 8, 1.5, 2.75, 4, 0.25, 6.5, 9, 2}
+)
+
+func genLevels(best, step float64, sizes []float64) []market.Level {
+	ls := make([]market.Level, len(sizes))
+	for i, sz := range sizes {
+		ls[i] = market.Level{Price: best + float64(i)*step, Size: sz}
+	}
+	return ls
+}
+
+// setBook replaces a symbol's book and derives its order-flow state (depth 10, alerts at
+// ±0.6, CVD of the last 1s bar); tests adjust the rest by hand. Call it without f.mu held.
+func (f *fakeBackend) setBook(sym market.Symbol, bids, asks []market.Level) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.books[sym] = [2][]market.Level{bids, asks}
+	fl := f.flows[sym]
+	fl.Exchange, fl.Symbol, fl.Time, fl.Depth, fl.AlertThreshold = "sim", sym, t0.UnixMilli(), 10, 0.6
+	fl.HasBid, fl.HasAsk = len(bids) > 0, len(asks) > 0
+	fl.BestBid, fl.BestAsk, fl.Mid, fl.Spread, fl.Crossed = market.Level{}, market.Level{}, 0, 0, false
+	if fl.HasBid {
+		fl.BestBid = bids[0]
+	}
+	if fl.HasAsk {
+		fl.BestAsk = asks[0]
+	}
+	if fl.HasBid && fl.HasAsk {
+		fl.Mid = (bids[0].Price + asks[0].Price) / 2
+		fl.Spread = asks[0].Price - bids[0].Price
+		fl.Crossed = fl.Spread <= 0
+	}
+	fl.BidLevels, fl.AskLevels = len(bids), len(asks)
+	fl.OBI = market.OBI(bids, asks, fl.Depth)
+	if bs := f.flowBars[flowKey(sym, time.Second)]; len(bs) > 0 {
+		fl.CVD = bs[len(bs)-1].CVD
+	}
+	f.flows[sym] = fl
+}
+
+// setFlow edits a symbol's order-flow state under the lock.
+func (f *fakeBackend) setFlow(sym market.Symbol, edit func(*engine.OrderFlow)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fl := f.flows[sym]
+	edit(&fl)
+	f.flows[sym] = fl
+}
+
+// setBars replaces a symbol's bars of one window.
+func (f *fakeBackend) setBars(sym market.Symbol, w time.Duration, bars []market.FlowBar) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flowBars[flowKey(sym, w)] = bars
+}
+
+// genFlowBars makes n bars of width w ending at t0's bar: a seeded random walk of prices, a
+// CVD that wanders across zero and an OBI that swings between about -0.9 and +0.9.
+func genFlowBars(sym market.Symbol, w time.Duration, n int, base float64) []market.FlowBar {
+	rng := rand.New(rand.NewPCG(uint64(len(sym)), uint64(w)))
+	tf := market.Timeframe(w.Milliseconds())
+	end := tf.End(t0.UnixMilli())
+	bs := make([]market.FlowBar, n)
+	price, cvd := base, 0.0
+	for i := 0; i < n; i++ {
+		o := price
+		c := o * (1 + 0.0008*rng.NormFloat64())
+		buy, sell := 0.2+2*rng.Float64(), 0.2+2*rng.Float64()
+		cvd += buy - sell
+		obi := math.Max(-1, math.Min(1, 0.8*math.Sin(float64(i)/9)+0.1*rng.NormFloat64()))
+		bs[i] = market.FlowBar{Time: end - int64(n-1-i)*tf.Millis(), Open: o, Close: c,
+			High: math.Max(o, c) * (1 + 0.0003*rng.Float64()), Low: math.Min(o, c) * (1 - 0.0003*rng.Float64()),
+			Volume: buy + sell, Trades: 12, BuyVolume: buy, SellVolume: sell, Delta: buy - sell, CVD: cvd,
+			OBIOpen: obi, OBIHigh: obi, OBILow: obi, OBIClose: obi, OBISamples: 5}
+		price = c
+	}
+	return bs
+}
+
+func (f *fakeBackend) OrderFlow(sym market.Symbol) (engine.OrderFlow, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fl, ok := f.flows[sym]
+	return fl, ok
+}
+
+func (f *fakeBackend) BookLevels(sym market.Symbol, n int) (bids, asks []market.Level) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	bk := f.books[sym]
+	top := func(ls []market.Level) []market.Level {
+		if n > 0 && len(ls) > n {
+			ls = ls[:n]
+		}
+		return append([]market.Level(nil), ls...)
+	}
+	return top(bk[0]), top(bk[1])
+}
+
+func (f *fakeBackend) FlowWindows() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.windows...)
+}
+
+func (f *fakeBackend) FlowBars(sym market.Symbol, w time.Duration, n int) []market.FlowBar {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flowReq = append(f.flowReq, fmt.Sprintf("%s %s %d", sym, fmtWindow(w), n))
+	bs, ok := f.flowBars[flowKey(sym, w)]
+	if !ok {
+		return nil
+	}
+	if n > 0 && len(bs) > n {
+		bs = bs[len(bs)-n:]
+	}
+	return append([]market.FlowBar(nil), bs...)
+}
+
+func (f *fakeBackend) flowRequests() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.flowReq...)
 }
 
 func (f *fakeBackend) Subscribe(ctx context.Context) <-chan engine.Event {
@@ -349,4 +499,5 @@ func (h *harness) mustNotContain(subs ...string) {
 	}
 }
 
-func (h *harness) market() *marketPane { return h.m.tabs[0].(*marketPane) }
+func (h *harness) market() *marketPane       { return h.m.tabs[0].(*marketPane) }
+func (h *harness) orderFlow() *orderFlowPane { return h.m.tabs[1].(*orderFlowPane) }

@@ -52,6 +52,16 @@ var marketKeys = struct {
 	Reload:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload candles")),
 }
 
+// orderFlowKeys are the Order flow pane's own keys; it cycles symbols with the Market pane's
+// s / S bindings.
+var orderFlowKeys = struct {
+	NextWindow key.Binding
+	PrevWindow key.Binding
+}{
+	NextWindow: key.NewBinding(key.WithKeys("w", "]"), key.WithHelp("w/]", "wider bars (window)")),
+	PrevWindow: key.NewBinding(key.WithKeys("W", "["), key.WithHelp("W/[", "narrower bars (window)")),
+}
+
 // feedsKeys are the Feeds pane's keys.
 var feedsKeys = struct {
 	Up   key.Binding
@@ -82,7 +92,7 @@ var logsKeys = struct {
 
 // shortKeys are display-only bindings for the footer, where pairs share one entry.
 var shortKeys = struct {
-	Tabs, Symbol, Timeframe, History, Scroll, Page, GoEnds, Live, Tape key.Binding
+	Tabs, Symbol, Timeframe, History, Scroll, Page, GoEnds, Live, Tape, Window key.Binding
 }{
 	Tabs:      key.NewBinding(key.WithKeys("1", "tab", "shift+tab"), key.WithHelp("1-9/tab", "tab")),
 	Symbol:    key.NewBinding(key.WithKeys("s", "S"), key.WithHelp("s/S", "symbol")),
@@ -93,4 +103,5 @@ var shortKeys = struct {
 	GoEnds:    key.NewBinding(key.WithKeys("g", "G"), key.WithHelp("g/G", "top/follow")),
 	Live:      key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "live")),
 	Tape:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "tape")),
+	Window:    key.NewBinding(key.WithKeys("w", "W", "[", "]"), key.WithHelp("w/W", "window")),
 }

@@ -31,7 +31,8 @@ const maxPending = 4096
 // loadTimeout bounds one candle load.
 const loadTimeout = 30 * time.Second
 
-// marketPane shows the candles, volume and trades tape of one symbol and timeframe.
+// marketPane shows the candles, volume and trades tape of one symbol and timeframe, and its
+// order flow: the book ladder and OBI / CVD mini-charts (see marketflow.go).
 type marketPane struct {
 	c    *Common
 	w, h int
@@ -60,10 +61,27 @@ type marketPane struct {
 	chart          candleChart
 	chartW, chartH int
 	tapeW          int
+	flowW          int // width of the order-flow column (ladder and minis); 0: hidden
 
-	dirty  bool
-	view   string
-	frames int // rebuilds, for tests
+	// Order flow: read from the backend on the frame after an event of the symbol.
+	flowWin   time.Duration // bar width of the mini-charts (1s when offered)
+	flow      engine.OrderFlow
+	hasFlow   bool
+	bids      []market.Level
+	asks      []market.Level
+	flowBars  []market.FlowBar
+	miniVals  []float64 // scratch
+	flowLines []string  // cached column: chartH lines of flowW cells
+
+	// Cached parts of the view: dirty rebuilds the header, chart and tape, flowDirty the
+	// order-flow column; View joins them.
+	head      [2]string
+	body      []string
+	tapeRows  []string
+	dirty     bool
+	flowDirty bool
+	view      string
+	frames    int // rebuilds, for tests
 }
 
 func newMarketPane(c *Common) *marketPane {
@@ -75,7 +93,9 @@ func newMarketPane(c *Common) *marketPane {
 		candles: ring.New[market.Candle](c.Opts.ChartCandles),
 		tape:    ring.New[market.Trade](c.Opts.TapeSize),
 		dirty:   true,
+		flowWin: miniWindow(b.FlowWindows()),
 	}
+	p.flowDirty = true
 	p.ti = initialTimeframe(p.tfs, c.Opts.Timeframe)
 	return p
 }
@@ -182,6 +202,7 @@ func (p *marketPane) selectSymbol(i int) tea.Cmd {
 	i = (i%len(p.syms) + len(p.syms)) % len(p.syms)
 	changed := i != p.si
 	p.si = i
+	p.flowDirty = true
 	return p.reload(changed)
 }
 
@@ -281,6 +302,7 @@ func (p *marketPane) onEvents(evs EventsMsg) {
 			if e.Trade.Symbol != sym {
 				continue
 			}
+			p.flowDirty = true // the CVD moved
 			if p.loading {
 				if len(p.pendT) < maxPending {
 					p.pendT = append(p.pendT, e.Trade)
@@ -288,6 +310,14 @@ func (p *marketPane) onEvents(evs EventsMsg) {
 				continue
 			}
 			p.applyTrade(e.Trade)
+		case engine.OrderFlowEvent:
+			if e.Flow.Symbol == sym {
+				p.flowDirty = true
+			}
+		case engine.AlertEvent:
+			if e.Symbol == sym {
+				p.flowDirty = true
+			}
 		}
 	}
 }
@@ -354,31 +384,74 @@ func (p *marketPane) layout() {
 	if p.tapeShown() {
 		p.tapeW = tapeW
 	}
-	p.chartW = p.w
+	rest := p.w
 	if p.tapeW > 0 {
-		p.chartW = p.w - p.tapeW - 1
+		rest = p.w - p.tapeW - 1
+	}
+	p.flowW = 0
+	if fw := flowColumnWidth(p.w); rest-fw-1 >= flowMinChartW && p.chartH >= flowMinH {
+		p.flowW = fw
+	}
+	p.chartW = rest
+	if p.flowW > 0 {
+		p.chartW = rest - p.flowW - 1
 	}
 	p.chart.setSize(p.chartW, p.chartH)
-	p.dirty = true
+	p.dirty, p.flowDirty = true, true
 }
 
 func (p *marketPane) View() string { return p.view }
 
 func (p *marketPane) Frame(time.Time) bool {
-	if !p.dirty {
+	if !p.dirty && !p.flowDirty {
 		return false
 	}
-	p.dirty = false
 	p.frames++
+	if p.dirty {
+		p.render()
+	}
+	if p.flowDirty {
+		p.renderFlow()
+	}
+	p.dirty, p.flowDirty = false, false
 	old := p.view
-	p.view = p.render()
+	p.view = p.compose()
 	return p.view != old
 }
 
-// render rebuilds the whole pane: exactly h lines of w cells.
-func (p *marketPane) render() string {
+// compose joins the cached parts: exactly h lines of w cells.
+func (p *marketPane) compose() string {
 	if p.w <= 0 || p.h <= 0 {
 		return ""
+	}
+	st := p.c.Styles
+	lines := make([]string, 0, p.h)
+	lines = append(lines, p.head[0], p.head[1])
+	sep := st.paint(cMuted, "│")
+	var b strings.Builder
+	for i := 0; i < p.chartH && len(lines) < p.h; i++ {
+		b.Reset()
+		b.WriteString(p.body[i])
+		if p.flowW > 0 {
+			b.WriteString(sep)
+			b.WriteString(p.flowLines[i])
+		}
+		if p.tapeW > 0 {
+			b.WriteString(sep)
+			b.WriteString(p.tapeRows[i])
+		}
+		lines = append(lines, b.String())
+	}
+	if len(lines) > p.h {
+		lines = lines[:p.h]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// render rebuilds the header, the chart and the tape.
+func (p *marketPane) render() {
+	if p.w <= 0 || p.h <= 0 {
+		return
 	}
 	st := p.c.Styles
 	p.series = p.candles.AppendTo(p.series[:0])
@@ -403,26 +476,16 @@ func (p *marketPane) render() string {
 			body = centered("enlarge the terminal to see the chart", p.chartW, p.chartH)
 		}
 	}
-
-	lines := make([]string, 0, p.h)
 	h1, h2 := p.header(start, end)
-	lines = append(lines, fit(h1, p.w), fit(h2, p.w))
-	var tape []string
+	p.head = [2]string{fit(h1, p.w), fit(h2, p.w)}
+	p.body = p.body[:0]
+	for i := 0; i < p.chartH; i++ {
+		p.body = append(p.body, fit(body[i], p.chartW))
+	}
+	p.tapeRows = nil
 	if p.tapeW > 0 {
-		tape = p.tapeLines(p.chartH)
+		p.tapeRows = p.tapeLines(p.chartH)
 	}
-	sep := st.paint(cMuted, "│")
-	for i := 0; i < p.chartH && len(lines) < p.h; i++ {
-		row := fit(body[i], p.chartW)
-		if tape != nil {
-			row += sep + tape[i]
-		}
-		lines = append(lines, row)
-	}
-	for len(lines) > p.h {
-		lines = lines[:p.h]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // header returns the two header lines for the window series[start:end].
@@ -506,7 +569,7 @@ func (p *marketPane) header(start, end int) (string, string) {
 	if p.scroll > 0 {
 		r2.WriteString(st.paint(cWarn, fmt.Sprintf("◀ %d back", p.scroll)) + st.paint(cMuted, " (end: live)"))
 	} else {
-		r2.WriteString(st.paint(cOK, "● LIVE"))
+		r2.WriteString(st.paint(cOK, liveLabel(p.c.Backend)))
 	}
 	return spread(l1.String(), r1.String(), p.w), spread(l2.String(), r2.String(), p.w)
 }

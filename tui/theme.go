@@ -26,6 +26,9 @@ const (
 	cInfo        // INFO
 	cOK          // connected
 	cHead        // table headers
+	cAlert       // an active or fresh OBI alert (reverse video: it must catch the eye)
+	cBestBid     // best bid of the ladder
+	cBestAsk     // best ask of the ladder
 	nCls
 	noCls cls = 255
 )
@@ -96,6 +99,9 @@ func NewStyles(r *lipgloss.Renderer) *Styles {
 	s.classes[cInfo] = plain.Foreground(info)
 	s.classes[cOK] = plain.Foreground(up)
 	s.classes[cHead] = plain.Foreground(muted).Bold(true)
+	s.classes[cAlert] = plain.Foreground(color("#000000", "16", "0")).Background(errc).Bold(true)
+	s.classes[cBestBid] = plain.Foreground(up).Bold(true)
+	s.classes[cBestAsk] = plain.Foreground(down).Bold(true)
 
 	s.TabActive = plain.Reverse(true).Bold(true)
 	s.TabInactive = plain

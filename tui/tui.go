@@ -1,6 +1,6 @@
 // Package tui is the Bubble Tea console of tradeconsole: a root model with a tab bar, a status
-// line and a footer around one focused pane (Market, Feeds, Logs, …). It talks to the engine
-// only through Backend.
+// line and a footer around one focused pane (Market, Order flow, Feeds, Logs, …). It talks to
+// the engine only through Backend.
 //
 // Rendering is frame-throttled for slow SSH links: data messages only update ring buffers and
 // set dirty flags; a frame tick (Options.FPS) rebuilds the cached strings of the visible pane
@@ -33,6 +33,7 @@ type Options struct {
 	ChartCandles int              // candles kept per series (default 300)
 	TapeSize     int              // trades kept on the tape (default 200)
 	Version      string           // shown in the tab bar
+	FlowWindow   time.Duration    // Order flow bar width shown first (default 1m; the nearest offered)
 
 	// Renderer builds the styles (colour profile, NO_COLOR). Default: lipgloss.NewRenderer on
 	// Run's output (os.Stdout for New). An SSH server passes the session's renderer.
@@ -42,6 +43,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.FPS <= 0 {
 		o.FPS = 10
+	}
+	if o.FlowWindow <= 0 {
+		o.FlowWindow = time.Minute
 	}
 	if o.ChartCandles <= 0 {
 		o.ChartCandles = 300
@@ -172,7 +176,8 @@ func New(b Backend, opt Options) *Model {
 		paused:   b.Paused(),
 		stale:    true,
 	}
-	m.tabs = []Component{newMarketPane(c), newFeedsPane(c), newLogsPane(c)}
+	c.wall = func() time.Time { return m.now() }
+	m.tabs = []Component{newMarketPane(c), newOrderFlowPane(c), newFeedsPane(c), newLogsPane(c)}
 
 	m.help = help.New()
 	m.help.Styles = help.Styles{
@@ -391,6 +396,15 @@ func (m *Model) buildTabBar() {
 	m.stale = true
 }
 
+// liveLabel names what the console shows when it follows the feed: live data, or a replay of a
+// recorded file.
+func liveLabel(b Backend) string {
+	if b.Exchange() == "replay" {
+		return "▶ REPLAY"
+	}
+	return "● LIVE"
+}
+
 func (m *Model) buildStatus() {
 	b := m.c.Backend
 	now := b.Now()
@@ -400,7 +414,7 @@ func (m *Model) buildStatus() {
 	m.statusOK, m.statusSec, m.statusPaused, m.statusNotice = true, now.Unix(), m.paused, m.notice
 	clock := now.UTC().Format("2006-01-02 15:04:05") + " UTC"
 	st := m.c.Styles
-	state := st.Live.Render("● LIVE")
+	state := st.Live.Render(liveLabel(b))
 	if m.paused {
 		state = st.Paused.Render(" ⏸ PAUSED ")
 		if !st.Color {
