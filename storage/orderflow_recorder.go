@@ -628,9 +628,9 @@ func (w *recWriter) writeGroup(k recKey, g *recGroup) (trades int64, err error) 
 		}
 	}()
 	_, err = w.execRows(tx, g.books, f.bookSt[:], func(a []any, row *recRow) []any {
-		w.buf = recAppendLevels(w.buf[:0], row.levels[:row.nb])
+		w.buf = appendLevelsJSON(w.buf[:0], row.levels[:row.nb])
 		bids := string(w.buf)
-		w.buf = recAppendLevels(w.buf[:0], row.levels[row.nb:])
+		w.buf = appendLevelsJSON(w.buf[:0], row.levels[row.nb:])
 		return append(a, w.sym.box(string(row.sym)), bids, string(w.buf), row.t)
 	})
 	if err != nil {
@@ -673,8 +673,8 @@ func (w *recWriter) execRows(tx *sql.Tx, rows []*recRow, stmts []*sql.Stmt, row 
 	return n, nil
 }
 
-// recAppendLevels appends levels as JSON [[price,size],…] with the shortest exact float text.
-func recAppendLevels(b []byte, levels []market.Level) []byte {
+// appendLevelsJSON appends levels as JSON [[price,size],…] with the shortest exact float text.
+func appendLevelsJSON(b []byte, levels []market.Level) []byte {
 	b = append(b, '[')
 	for i, l := range levels {
 		if i > 0 {
