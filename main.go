@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -19,7 +20,9 @@ import (
 
 	"github.com/tradeconsole/tradeconsole/config"
 	"github.com/tradeconsole/tradeconsole/engine"
+	"github.com/tradeconsole/tradeconsole/feeds/replay"
 	"github.com/tradeconsole/tradeconsole/feeds/sim"
+	"github.com/tradeconsole/tradeconsole/market"
 	"github.com/tradeconsole/tradeconsole/storage"
 	"github.com/tradeconsole/tradeconsole/tui"
 )
@@ -63,6 +66,9 @@ type globalFlags struct {
 	exchange   string
 	symbols    string
 	dataDir    string
+	replayFile string
+	speed      float64
+	record     bool
 }
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -87,9 +93,12 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "configuration file (default ./config.yaml if present, else built-in defaults)")
-	pf.StringVar(&g.exchange, "exchange", "", "exchange to connect to (sim)")
-	pf.StringVar(&g.symbols, "symbols", "", "comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
+	pf.StringVar(&g.exchange, "exchange", "", "exchange to connect to ("+strings.Join(config.Exchanges(), ", ")+")")
+	pf.StringVar(&g.symbols, "symbols", "", "comma-separated symbols, e.g. BTCUSDT,ETHUSDT (with replay: a filter of the file's)")
 	pf.StringVar(&g.dataDir, "data-dir", "", "directory holding tradeconsole.db and the log file")
+	pf.StringVar(&g.replayFile, "replay-file", "", "order-flow file to play with --exchange replay")
+	pf.Float64Var(&g.speed, "speed", 0, "speed of the simulated or replayed market (2 = twice real time)")
+	pf.BoolVar(&g.record, "record-orderflow", false, "record books and trades into <data_dir>/orderflow/ files")
 
 	var forDur time.Duration
 	headless := &cobra.Command{
@@ -117,7 +126,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 			fmt.Fprintf(stdout, "tradeconsole %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
-	root.AddCommand(headless, versionCmd)
+	root.AddCommand(headless, versionCmd, newOrderflowCmd(stdout, stderr))
 	return root
 }
 
@@ -129,7 +138,18 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-func loadConfig(cmd *cobra.Command, g globalFlags) (config.Config, error) {
+// settings is the validated configuration plus what only the command line tells.
+type settings struct {
+	config.Config
+	symbolsGiven bool // --symbols was given (with replay it filters the file's instruments)
+}
+
+func loadConfig(cmd *cobra.Command, g globalFlags) (settings, error) {
+	cfg, err := loadConfigFile(cmd, g)
+	return settings{Config: cfg, symbolsGiven: cmd.Flags().Changed("symbols")}, err
+}
+
+func loadConfigFile(cmd *cobra.Command, g globalFlags) (config.Config, error) {
 	set := map[string]string{}
 	flags := cmd.Flags()
 	if flags.Changed("exchange") {
@@ -141,9 +161,25 @@ func loadConfig(cmd *cobra.Command, g globalFlags) (config.Config, error) {
 	if flags.Changed("data-dir") {
 		set["data_dir"] = g.dataDir
 	}
+	if flags.Changed("replay-file") {
+		set["replay.file"] = g.replayFile
+	}
+	if flags.Changed("record-orderflow") {
+		set["record_orderflow"] = fmt.Sprint(g.record)
+	}
 	cfg, err := config.Load(config.Options{File: g.configFile, Set: set})
 	if err != nil {
 		return cfg, err
+	}
+	if flags.Changed("speed") { // the speed of whichever feed the configuration selected
+		key := "sim.speed"
+		if cfg.Exchange == "replay" {
+			key = "replay.speed"
+		}
+		set[key] = fmt.Sprint(g.speed)
+		if cfg, err = config.Load(config.Options{File: g.configFile, Set: set}); err != nil {
+			return cfg, err
+		}
 	}
 	if err := cfg.EnsureDataDir(); err != nil {
 		return cfg, err
@@ -153,12 +189,13 @@ func loadConfig(cmd *cobra.Command, g globalFlags) (config.Config, error) {
 
 // system is everything one run owns, built by open and torn down by close.
 type system struct {
-	db     *storage.DB
-	engine *engine.Engine
-	log    *slog.Logger
+	db       *storage.DB
+	engine   *engine.Engine
+	recorder *storage.OrderflowRecorder // nil unless record_orderflow
+	log      *slog.Logger
 }
 
-func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*system, error) {
+func open(ctx context.Context, cfg settings, logOut io.Writer) (*system, error) {
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}))
 	db, err := storage.Open(cfg.DBPath(), storage.Options{
 		ReadPool:      cfg.Storage.ReadPool,
@@ -170,28 +207,56 @@ func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*system, er
 	if err != nil {
 		return nil, err
 	}
-	feed, err := openFeed(cfg)
+	feed, err := openFeed(ctx, cfg)
 	if err != nil {
 		db.Close(ctx)
-		return nil, usageError{err}
+		return nil, err
+	}
+	ofOpt := engine.OrderFlowOptions{
+		Depth:          cfg.Orderflow.Depth,
+		Interval:       cfg.Orderflow.PublishInterval,
+		AlertOBI:       cfg.Orderflow.AlertOBI,
+		ResetDaily:     cfg.Orderflow.CVDReset == "daily",
+		RecordInterval: cfg.Orderflow.SnapshotInterval,
+	}
+	var rec *storage.OrderflowRecorder
+	if cfg.RecordOrderflow {
+		rec, err = storage.NewOrderflowRecorder(storage.RecorderOptions{Dir: cfg.OrderflowDir(), Logger: logger})
+		if err != nil {
+			db.Close(ctx)
+			return nil, err
+		}
+		ofOpt.Recorder = rec
+	}
+	history := cfg.Sim.HistoryDays
+	if cfg.Exchange != "sim" {
+		history = 0
 	}
 	eng := engine.New(feed, db, engine.Options{
 		Timeframes:  cfg.Timeframes,
 		Grace:       cfg.CandleGrace,
-		HistoryDays: cfg.Sim.HistoryDays,
+		HistoryDays: history,
+		NoResume:    cfg.Exchange == "replay",
 		Logger:      logger,
+		OrderFlow:   ofOpt,
 	})
 	if err := eng.Start(ctx); err != nil {
+		if rec != nil {
+			rec.Close(context.Background())
+		}
 		db.Close(context.Background())
 		return nil, err
 	}
-	return &system{db: db, engine: eng, log: eng.Logger()}, nil
+	if rec != nil {
+		eng.Logger().Info("recording order flow", "dir", rec.Dir(), "snapshot_interval", cfg.Orderflow.SnapshotInterval.String())
+	}
+	return &system{db: db, engine: eng, recorder: rec, log: eng.Logger()}, nil
 }
 
-func openFeed(cfg config.Config) (engine.Feed, error) {
+func openFeed(ctx context.Context, cfg settings) (engine.Feed, error) {
 	switch cfg.Exchange {
 	case "sim":
-		return sim.New(sim.Config{
+		f, err := sim.New(sim.Config{
 			Exchange:     "sim",
 			Symbols:      cfg.Symbols,
 			Seed:         cfg.Sim.Seed,
@@ -200,8 +265,80 @@ func openFeed(cfg config.Config) (engine.Feed, error) {
 			BookLevels:   cfg.Sim.BookLevels,
 			BookInterval: cfg.Sim.BookInterval,
 		})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return f, nil
+	case "replay":
+		return openReplay(ctx, cfg)
 	}
-	return nil, fmt.Errorf("exchange %q is not available", cfg.Exchange)
+	return nil, usageError{fmt.Errorf("exchange %q is not available", cfg.Exchange)}
+}
+
+// openReplay opens the replay feed: the file's instruments (filtered by --symbols when given)
+// played at replay.speed.
+func openReplay(ctx context.Context, cfg settings) (engine.Feed, error) {
+	file, err := storage.OpenOrderflow(cfg.Replay.File, storage.OrderflowOpenOptions{Exchange: "replay"})
+	if err != nil {
+		return nil, orderflowError(err)
+	}
+	syms, err := file.Instruments(ctx)
+	if err != nil {
+		file.Close()
+		return nil, orderflowError(err)
+	}
+	if cfg.symbolsGiven {
+		var keep []market.Symbol
+		for _, s := range syms {
+			if slices.Contains(cfg.Symbols, s) {
+				keep = append(keep, s)
+			}
+		}
+		if len(keep) == 0 {
+			file.Close()
+			return nil, usageError{fmt.Errorf("replay file %s has none of the symbols %v (it has %v)", cfg.Replay.File, cfg.Symbols, syms)}
+		}
+		syms = keep
+	}
+	if len(syms) == 0 {
+		file.Close()
+		return nil, usageError{fmt.Errorf("replay file %s has no book snapshots", cfg.Replay.File)}
+	}
+	feed, err := replay.New(replay.Config{
+		Exchange: "replay",
+		Symbols:  syms,
+		Speed:    cfg.Replay.Speed,
+		Open: func() (replay.Source, error) {
+			r, err := file.Records(context.Background())
+			if err != nil {
+				return nil, err
+			}
+			return &replaySource{r: r, file: file}, nil
+		},
+	})
+	if err != nil {
+		file.Close()
+		return nil, usageError{err}
+	}
+	return feed, nil
+}
+
+// replaySource closes the file with the reader when the replay ends.
+type replaySource struct {
+	r    *storage.OrderflowReader
+	file *storage.OrderflowFile
+}
+
+func (s *replaySource) Next(rec *market.FlowRecord) error { return s.r.Next(rec) }
+func (s *replaySource) Close() error                      { return errors.Join(s.r.Close(), s.file.Close()) }
+
+// orderflowError makes a bad order-flow file a usage error (exit 2).
+func orderflowError(err error) error {
+	var in *storage.OrderflowInputError
+	if errors.As(err, &in) {
+		return usageError{err}
+	}
+	return err
 }
 
 // close stops the engine (flushing storage) and closes the database, within a deadline.
@@ -209,13 +346,18 @@ func (s *system) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err := s.engine.Stop(ctx)
+	if s.recorder != nil {
+		if cerr := s.recorder.Close(ctx); cerr != nil && err == nil {
+			err = fmt.Errorf("close order-flow recorder: %w", cerr)
+		}
+	}
 	if cerr := s.db.Close(ctx); cerr != nil && err == nil {
 		err = fmt.Errorf("close database: %w", cerr)
 	}
 	return err
 }
 
-func runHeadless(ctx context.Context, cfg config.Config, d time.Duration, stderr io.Writer) error {
+func runHeadless(ctx context.Context, cfg settings, d time.Duration, stderr io.Writer) error {
 	s, err := open(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -242,7 +384,7 @@ func runHeadless(ctx context.Context, cfg config.Config, d time.Duration, stderr
 	return nil
 }
 
-func runConsole(ctx context.Context, cfg config.Config, stdin io.Reader, stdout io.Writer) error {
+func runConsole(ctx context.Context, cfg settings, stdin io.Reader, stdout io.Writer) error {
 	logFile, err := os.OpenFile(cfg.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("open log file: %w", err)
@@ -257,6 +399,7 @@ func runConsole(ctx context.Context, cfg config.Config, stdin io.Reader, stdout 
 		Timeframe:    cfg.UI.Timeframe,
 		ChartCandles: cfg.UI.ChartCandles,
 		TapeSize:     cfg.UI.TapeSize,
+		FlowWindow:   cfg.UI.FlowWindow,
 		Version:      version,
 	}, stdin, stdout)
 	if err := s.close(); err != nil {

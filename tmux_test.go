@@ -91,14 +91,7 @@ func TestTmuxJourney(t *testing.T) {
 	script := fmt.Sprintf("cd %q && TRADECONSOLE_DATA_DIR=%q TRADECONSOLE_SIM_HISTORY_DAYS=2 %q 2>%q; echo $? > %q",
 		dir, filepath.Join(dir, "data"), binPath, stderrFile, exitFile)
 	s := newTmux(t, 160, 48, script)
-	t.Cleanup(func() {
-		if t.Failed() {
-			code, _ := os.ReadFile(exitFile)
-			errOut, _ := os.ReadFile(stderrFile)
-			logOut, _ := os.ReadFile(filepath.Join(dir, "data", "tradeconsole.log"))
-			t.Logf("exit code: %q\nstderr:\n%s\nlog:\n%s", code, errOut, logOut)
-		}
-	})
+	reportOnFailure(t, exitFile, stderrFile, filepath.Join(dir, "data", "tradeconsole.log"))
 
 	first := s.waitFor("the Market pane with candles", 20*time.Second, func(scr string) bool {
 		return lastPrice.MatchString(scr) && strings.Contains(scr, "vol") && strings.ContainsAny(scr, "┃│╽╿") &&
@@ -120,7 +113,7 @@ func TestTmuxJourney(t *testing.T) {
 		m := lastPrice.FindStringSubmatch(scr)
 		return m != nil && m[1] == "ETHUSDT" && m[2] == "5m" && strings.Contains(scr, "[5m]")
 	})
-	s.keys("2")
+	s.keys("3")
 	feeds := s.waitFor("the Feeds pane", 10*time.Second, contains("CHANNEL", "STATE", "MSG/S", "connected", "BTCUSDT", "ETHUSDT", "trades", "book"))
 	if strings.Contains(feeds, "last ") && lastPrice.MatchString(feeds) {
 		t.Fatalf("Feeds tab still shows the Market pane:\n%s", feeds)
@@ -129,18 +122,81 @@ func TestTmuxJourney(t *testing.T) {
 	s.waitFor("the help overlay", 10*time.Second, contains("next symbol"))
 	s.keys("Escape")
 	s.keys("q")
+	s.waitExit(exitFile)
+}
+
+// reportOnFailure logs the console's exit code, stderr and log file when the test fails.
+func reportOnFailure(t *testing.T, exitFile, stderrFile, logFile string) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			code, _ := os.ReadFile(exitFile)
+			errOut, _ := os.ReadFile(stderrFile)
+			logOut, _ := os.ReadFile(logFile)
+			t.Logf("exit code: %q\nstderr:\n%s\nlog:\n%s", code, errOut, logOut)
+		}
+	})
+}
+
+// waitExit waits for the console's exit code in exitFile and fails unless it is 0.
+func (s *tmuxSession) waitExit(exitFile string) {
+	s.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		b, err := os.ReadFile(exitFile)
 		if err == nil && len(b) > 0 {
 			if code := strings.TrimSpace(string(b)); code != "0" {
-				t.Fatalf("console exited with %s", code)
+				s.t.Fatalf("console exited with %s", code)
 			}
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("console did not exit after q; screen:\n%s", s.screen())
+			s.t.Fatalf("console did not exit after q; screen:\n%s", s.screen())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+var flowHeader = regexp.MustCompile(`OBI ([+-]?\d\.\d\d)\S* .*CVD ([+-]?[\d.]+)`)
+
+// The order-flow journey: record a sim session into an order-flow file, replay it in the
+// console, open the Order flow tab, narrow the bars to 1s, see OBI and CVD move, quit.
+func TestTmuxReplayOrderFlow(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil && os.Getenv("TC_REQUIRE_TMUX") == "" {
+		t.Skip("tmux not installed")
+	}
+	dir := t.TempDir()
+	rec := command(t, filepath.Join(dir, "rec"), "headless", "--for", "3s", "--symbols", "BTCUSDT", "--record-orderflow", "--speed", "30")
+	rec.Env = append(rec.Env, "TRADECONSOLE_SIM_HISTORY_DAYS=0", "TRADECONSOLE_SIM_TRADE_RATE=20")
+	if out, err := rec.CombinedOutput(); err != nil {
+		t.Fatalf("recording: %v\n%s", err, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "rec", "orderflow", "*.db"))
+	if len(files) == 0 {
+		t.Fatal("nothing recorded")
+	}
+
+	exitFile := filepath.Join(dir, "exit")
+	stderrFile := filepath.Join(dir, "stderr")
+	script := fmt.Sprintf("cd %q && %q --data-dir %q --exchange replay --replay-file %q --speed 4 2>%q; echo $? > %q",
+		dir, binPath, filepath.Join(dir, "data"), files[len(files)-1], stderrFile, exitFile)
+	s := newTmux(t, 160, 48, script)
+	reportOnFailure(t, exitFile, stderrFile, filepath.Join(dir, "data", "tradeconsole.log"))
+	s.waitFor("the replay on the Market pane", 20*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "replay") && strings.Contains(scr, "▶ REPLAY") && lastPrice.MatchString(scr) && strings.Contains(scr, "spread")
+	})
+	s.keys("2")
+	s.waitFor("the Order flow tab", 10*time.Second, contains("BTCUSDT order flow", "[1m]", "vol", "OBI", "CVD"))
+	for i := 0; i < 4; i++ {
+		s.keys("W")
+	}
+	first := s.waitFor("1s bars", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "order flow · 1s bars") && strings.Contains(scr, "[1s]") && flowHeader.MatchString(scr)
+	})
+	m0 := flowHeader.FindStringSubmatch(first)
+	s.waitFor("OBI and CVD to move", 20*time.Second, func(scr string) bool {
+		m := flowHeader.FindStringSubmatch(scr)
+		return m != nil && m[1] != m0[1] && m[2] != m0[2]
+	})
+	s.keys("q")
+	s.waitExit(exitFile)
 }

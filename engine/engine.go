@@ -60,6 +60,9 @@ type Options struct {
 	BusBuffer    int                // events buffered per subscriber; default 4096
 	// WallClock is used for health timestamps (message ages); default time.Now.
 	WallClock func() time.Time
+	// NoResume skips backfill: the feed replays recorded data, so the stored candles of an
+	// earlier run of the same recording must not be merged into the candles it rebuilds.
+	NoResume bool
 	// OrderFlow configures books, OBI, CVD, alerts and recording.
 	OrderFlow OrderFlowOptions
 }
@@ -141,8 +144,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.started = true
 	e.mu.Unlock()
 
-	if err := e.backfill(ctx); err != nil {
-		return err
+	if !e.opt.NoResume {
+		if err := e.backfill(ctx); err != nil {
+			return err
+		}
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.mu.Lock()
@@ -391,7 +396,12 @@ func (e *Engine) Candles(ctx context.Context, sym market.Symbol, tf market.Timef
 	open, isOpen := st.agg.Open(tf)
 	st.mu.Unlock()
 	out := mergeCandles(stored, recent)
-	if isOpen && (len(out) == 0 || open.Time > out[len(out)-1].Time) {
+	if isOpen {
+		// The open candle is the newest truth: stored candles at or after it come from an
+		// earlier run whose clock was ahead (a faster sim, a replay of the same recording).
+		for len(out) > 0 && out[len(out)-1].Time >= open.Time {
+			out = out[:len(out)-1]
+		}
 		out = append(out, open)
 	}
 	if len(out) > limit {

@@ -344,3 +344,31 @@ func TestEventsHealthPauseAndLogs(t *testing.T) {
 		t.Fatalf("logs: %+v", logs)
 	}
 }
+
+// A replay of a recording that an earlier run already stored: the stored candles after the
+// open candle are not shown after it (NoResume also keeps them out of the aggregator).
+func TestCandlesDropStoredCandlesAheadOfTheOpenOne(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t, filepath.Join(t.TempDir(), "c.db"))
+	defer db.Close(ctx)
+	var ahead []market.Candle
+	for i := int64(1); i <= 5; i++ {
+		ahead = append(ahead, market.Candle{Exchange: "fake", Symbol: "BTCUSDT", Timeframe: market.TF1m, Time: day0 + i*60000,
+			Open: 1, High: 1, Low: 1, Close: 1, Volume: 1, Trades: 1})
+	}
+	db.UpsertCandles(ahead...)
+	if err := db.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	feed := &fakeFeed{syms: []market.Symbol{"BTCUSDT"}}
+	feed.now.Store(day0)
+	e := startEngine(t, feed, db, Options{Timeframes: []market.Timeframe{market.TF1m}, NoResume: true})
+	e.OnTrade(market.Trade{Exchange: "fake", Symbol: "BTCUSDT", ID: "a", Time: day0 + 60000 + 5, Price: 7, Size: 2})
+	got, err := e.Candles(ctx, "BTCUSDT", market.TF1m, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Time != day0+60000 || got[0].Close != 1 || got[1].Time != day0+120000 || got[1].Close != 7 || got[1].Volume != 2 {
+		t.Fatalf("candles %+v", got)
+	}
+}
