@@ -123,7 +123,7 @@ func Default() Config {
 			Depth:            20,
 			PublishInterval:  0,
 			SnapshotInterval: time.Second,
-			AlertOBI:         0.6,
+			AlertOBI:         0.7,
 			CVDReset:         "session",
 		},
 		Sim: SimConfig{

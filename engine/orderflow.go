@@ -26,7 +26,7 @@ type OrderFlowOptions struct {
 	// AlertOBI raises an alert when |OBI| crosses it from below; 0 = no alerts. The alert re-arms
 	// once |OBI| falls back below AlertOBI − AlertHysteresis.
 	AlertOBI        float64
-	AlertHysteresis float64 // default 0.05
+	AlertHysteresis float64 // default 0.1
 	// ResetDaily starts the CVD at 0 at each UTC midnight (by trade time); otherwise the CVD runs
 	// for the whole session.
 	ResetDaily bool
@@ -44,7 +44,7 @@ var DefaultFlowWindows = []time.Duration{time.Second, 5 * time.Second, 15 * time
 
 func (o *OrderFlowOptions) defaults() {
 	if o.AlertHysteresis <= 0 {
-		o.AlertHysteresis = 0.05
+		o.AlertHysteresis = 0.1
 	}
 	if len(o.Windows) == 0 {
 		o.Windows = DefaultFlowWindows

@@ -88,7 +88,7 @@ func (s OrderflowSummary) Text() string {
 	}
 	fmt.Fprintf(&b, "\n  trades %d (%d after the last snapshot, not in any metrics row)\n", s.Trades, s.TradesAfterLastSnapshot)
 	if s.Snapshots > 0 {
-		fmt.Fprintf(&b, "  OBI min %.4f  max %.4f  mean %.4f   final CVD %s\n", s.OBI.Min, s.OBI.Max, s.OBI.Mean, fmtNum(s.FinalCVD))
+		fmt.Fprintf(&b, "  OBI min %.4f  max %.4f  mean %.4f   final CVD %s\n", s.OBI.Min, s.OBI.Max, s.OBI.Mean, strconv.FormatFloat(s.FinalCVD, 'g', 10, 64))
 	}
 	if s.Skipped.Book > 0 || s.Skipped.Trades > 0 {
 		fmt.Fprintf(&b, "  skipped %d book rows and %d trades rows:\n", s.Skipped.Book, s.Skipped.Trades)

@@ -373,9 +373,16 @@ func (p *orderFlowPane) rule(name, info string, lw, gw int, marks []int) string 
 	pt.cell(cMuted, '├')
 	b := &p.sb
 	b.reset(gw, '─', cMuted)
-	if len([]rune(info))+3 <= gw {
+	// The info text goes where no mark needs the cells (the header repeats its values).
+	textEnd := len([]rune(info)) + 3
+	for _, j := range marks {
+		if j < textEnd {
+			textEnd = gw + 1
+		}
+	}
+	if textEnd <= gw {
 		b.text(b.text(1, " ", cMuted), info, cPlain)
-		b.set(2+len([]rune(info)), ' ', cMuted)
+		b.set(textEnd-1, ' ', cMuted)
 	}
 	for _, j := range marks {
 		b.set(j, '▼', cErr)

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	tea "github.com/charmbracelet/bubbletea"
 	"regexp"
 	"strings"
 	"testing"
@@ -402,4 +403,16 @@ func TestOrderFlowIdle(t *testing.T) {
 	if p.frames != n+1 {
 		t.Fatal("no rebuild after an event of the symbol")
 	}
+}
+
+// Keys typed faster than the terminal is read arrive as one message with several runes (over
+// SSH, or from tmux send-keys): each is handled as its own key press.
+func TestKeyBurstIsSplitIntoKeyPresses(t *testing.T) {
+	b := newFake()
+	h := newHarness(t, b, termenv.Ascii, 120, 35)
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("2WW")})
+	h.mustContain("BTCUSDT order flow · 15s bars", "[15s]")
+	// a bracketed paste stays text: no tab switch
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("1w"), Paste: true})
+	h.mustContain("order flow · 15s bars")
 }

@@ -240,7 +240,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
 	case tea.KeyMsg:
-		cmd = m.handleKey(msg)
+		cmd = m.handleKeys(msg)
 	case EventsMsg:
 		var pcmd tea.Cmd
 		for _, ev := range msg {
@@ -403,6 +403,20 @@ func liveLabel(b Backend) string {
 		return "▶ REPLAY"
 	}
 	return "● LIVE"
+}
+
+// handleKeys handles a key message. Keys typed faster than the terminal is read (over a slow
+// SSH link, or from tmux send-keys) arrive as one message with several runes: each is handled
+// as its own key press. A bracketed paste stays one message.
+func (m *Model) handleKeys(msg tea.KeyMsg) tea.Cmd {
+	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste {
+		return m.handleKey(msg)
+	}
+	cmds := make([]tea.Cmd, 0, len(msg.Runes))
+	for _, r := range msg.Runes {
+		cmds = append(cmds, m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+	}
+	return tea.Batch(cmds...)
 }
 
 func (m *Model) buildStatus() {
