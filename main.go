@@ -368,7 +368,10 @@ func runHeadless(ctx context.Context, cfg settings, d time.Duration, stderr io.W
 		defer cancel()
 	}
 	s.log.Info("running headless", "for", d.String(), "db", cfg.DBPath())
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-s.engine.FeedDone(): // a replay that reached its end, or a feed error
+	}
 	s.log.Info("stopping")
 	if err := s.close(); err != nil {
 		return err

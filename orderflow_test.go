@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 type level struct{ price, size float64 }
@@ -242,5 +243,56 @@ func TestOrderflowCommandErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "missing.db")); !os.IsNotExist(err) {
 		t.Error("orderflow created the missing file")
+	}
+}
+
+// TestHeadlessReplayStoresTheRecordingAndExits replays a recorded file headless at high speed:
+// it stops by itself at the end of the file (exit 0), every recorded trade is in raw_trades
+// under exchange replay, and candles were built from them.
+func TestHeadlessReplayStoresTheRecordingAndExits(t *testing.T) {
+	data := t.TempDir()
+	rec := command(t, data, "headless", "--for", "2s", "--symbols", "ETHUSDT", "--record-orderflow", "--speed", "30")
+	rec.Env = append(rec.Env, "TRADECONSOLE_SIM_HISTORY_DAYS=0", "TRADECONSOLE_SIM_TRADE_RATE=20")
+	if out, err := rec.CombinedOutput(); err != nil {
+		t.Fatalf("recording: %v\n%s", err, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(data, "orderflow", "sim-ETHUSDT-*.db"))
+	if len(files) == 0 {
+		t.Fatal("nothing recorded")
+	}
+	var recorded int
+	db, err := sql.Open("sqlite", "file:"+files[len(files)-1]+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM trades`).Scan(&recorded); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	replayData := t.TempDir()
+	play := command(t, replayData, "headless", "--exchange", "replay", "--replay-file", files[len(files)-1], "--speed", "10000", "--for", "2m")
+	start := time.Now()
+	out, err := play.CombinedOutput()
+	if err != nil {
+		t.Fatalf("replay: %v\n%s", err, out)
+	}
+	if took := time.Since(start); took > time.Minute || !strings.Contains(string(out), "feed ended") {
+		t.Fatalf("replay did not stop at the end of the file (took %v)\n%s", took, out)
+	}
+	mainDB, err := sql.Open("sqlite", "file:"+filepath.Join(replayData, "tradeconsole.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mainDB.Close()
+	var stored, candles int
+	if err := mainDB.QueryRow(`SELECT count(*) FROM raw_trades WHERE exchange = 'replay' AND symbol = 'ETHUSDT'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if err := mainDB.QueryRow(`SELECT count(*) FROM market_data WHERE exchange = 'replay' AND symbol = 'ETHUSDT' AND timeframe = '5s'`).Scan(&candles); err != nil {
+		t.Fatal(err)
+	}
+	if recorded < 50 || stored != recorded || candles < 5 {
+		t.Fatalf("recorded %d trades; replay stored %d trades and %d 5s candles", recorded, stored, candles)
 	}
 }

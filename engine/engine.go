@@ -104,18 +104,19 @@ type Engine struct {
 	syms    []market.Symbol
 	symbols map[market.Symbol]*symbolState
 
-	mu      sync.Mutex // guards started/stopped/cancel
-	started bool
-	stopped bool
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	feedErr atomic.Value // error from Feed.Run, if any
+	mu       sync.Mutex // guards started/stopped/cancel
+	started  bool
+	stopped  bool
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	feedErr  atomic.Value  // error from Feed.Run, if any
+	feedDone chan struct{} // closed when Feed.Run has returned
 }
 
 // New makes an engine; nothing runs until Start.
 func New(feed Feed, store Store, opt Options) *Engine {
 	opt.defaults()
-	e := &Engine{opt: opt, feed: feed, store: store, bus: NewBus[Event](opt.BusBuffer)}
+	e := &Engine{opt: opt, feed: feed, store: store, bus: NewBus[Event](opt.BusBuffer), feedDone: make(chan struct{})}
 	e.logs = newLogRing(opt.LogRing, e.bus)
 	base := opt.Logger
 	if base == nil {
@@ -160,6 +161,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	go func() {
 		defer e.wg.Done()
 		err := e.feed.Run(runCtx, e)
+		defer close(e.feedDone)
 		switch {
 		case err != nil && runCtx.Err() == nil:
 			e.feedErr.Store(err)
@@ -217,6 +219,23 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	e.bus.Close()
 	return err
+}
+
+// FeedDone is closed once the feed has stopped: at the end of a replay, after a feed error, or
+// on Stop.
+func (e *Engine) FeedDone() <-chan struct{} { return e.feedDone }
+
+// FeedEnded reports whether the feed stopped on its own (a replay that reached its end, or a
+// feed error) rather than being stopped.
+func (e *Engine) FeedEnded() bool {
+	select {
+	case <-e.feedDone:
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return !e.stopped
+	default:
+		return false
+	}
 }
 
 // Err is the error the feed stopped with, if it stopped on its own.

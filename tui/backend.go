@@ -45,6 +45,9 @@ type Backend interface {
 	// oldest first; nil when the width is not one of FlowWindows.
 	FlowBars(sym market.Symbol, window time.Duration, n int) []market.FlowBar
 
+	// FeedEnded reports whether the feed stopped on its own (the end of a replay, a feed error).
+	FeedEnded() bool
+
 	// Now is the engine clock (the simulated clock on the sim exchange).
 	Now() time.Time
 }

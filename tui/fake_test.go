@@ -34,6 +34,7 @@ type fakeBackend struct {
 	logs      []engine.LogEntry
 	pausable  bool
 	paused    bool
+	ended     bool
 	now       time.Time
 	loadErr   error
 	subCh     chan engine.Event
@@ -359,6 +360,11 @@ func (f *fakeBackend) Paused() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.paused
+}
+func (f *fakeBackend) FeedEnded() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ended
 }
 func (f *fakeBackend) Now() time.Time {
 	f.mu.Lock()

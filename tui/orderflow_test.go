@@ -416,3 +416,18 @@ func TestKeyBurstIsSplitIntoKeyPresses(t *testing.T) {
 	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("1w"), Paste: true})
 	h.mustContain("order flow · 15s bars")
 }
+
+// A replay says so on the status line and the Market pane, and says when it has ended.
+func TestReplayStatus(t *testing.T) {
+	b := newFake()
+	b.exchange = "replay"
+	h := newHarness(t, b, termenv.Ascii, 120, 35)
+	h.frame(time.Second)
+	h.mustContain("▶ REPLAY")
+	h.mustNotContain("● LIVE", "ENDED")
+	b.mu.Lock()
+	b.ended = true
+	b.mu.Unlock()
+	h.frame(time.Second) // the replay clock stands still at the end: the status is rebuilt anyway
+	h.mustContain("■ REPLAY ENDED")
+}

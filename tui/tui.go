@@ -151,6 +151,7 @@ type Model struct {
 	statusPaused                     bool
 	statusNotice                     string
 	statusOK                         bool
+	statusEnded                      bool
 	frame                            string
 	stale                            bool // a part changed: re-join the frame
 
@@ -399,7 +400,13 @@ func (m *Model) buildTabBar() {
 // liveLabel names what the console shows when it follows the feed: live data, or a replay of a
 // recorded file.
 func liveLabel(b Backend) string {
-	if b.Exchange() == "replay" {
+	replay := b.Exchange() == "replay"
+	switch {
+	case replay && b.FeedEnded():
+		return "■ REPLAY ENDED"
+	case b.FeedEnded():
+		return "■ FEED STOPPED"
+	case replay:
 		return "▶ REPLAY"
 	}
 	return "● LIVE"
@@ -422,10 +429,11 @@ func (m *Model) handleKeys(msg tea.KeyMsg) tea.Cmd {
 func (m *Model) buildStatus() {
 	b := m.c.Backend
 	now := b.Now()
-	if m.statusOK && now.Unix() == m.statusSec && m.paused == m.statusPaused && m.notice == m.statusNotice {
+	ended := b.FeedEnded()
+	if m.statusOK && now.Unix() == m.statusSec && m.paused == m.statusPaused && m.notice == m.statusNotice && ended == m.statusEnded {
 		return
 	}
-	m.statusOK, m.statusSec, m.statusPaused, m.statusNotice = true, now.Unix(), m.paused, m.notice
+	m.statusOK, m.statusSec, m.statusPaused, m.statusNotice, m.statusEnded = true, now.Unix(), m.paused, m.notice, ended
 	clock := now.UTC().Format("2006-01-02 15:04:05") + " UTC"
 	st := m.c.Styles
 	state := st.Live.Render(liveLabel(b))
