@@ -184,6 +184,9 @@ func (e *Engine) flowBook(fs *flowState, u market.BookUpdate) {
 			f.Alert, fired = true, true
 			f.Alerts++
 			f.LastAlert = u.Time
+			for _, s := range fs.series {
+				s.AddAlert(u.Time)
+			}
 		case f.Alert && a < o.AlertOBI-o.AlertHysteresis:
 			f.Alert = false
 		}

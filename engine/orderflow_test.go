@@ -159,7 +159,7 @@ func TestOrderFlowBookOBICVDAlertsAndRecording(t *testing.T) {
 	// trades (delta 0.5), the second the later OBI samples.
 	bars := e.FlowBars("BTCUSDT", time.Second, 10)
 	if len(bars) != 2 || bars[0].Time != day0+1000 || bars[0].Delta != 0.5 || bars[0].CVD != 0.5 || bars[0].OBIOpen != 0.5 ||
-		bars[1].OBISamples != 5 || bars[1].OBILow != -0.6 || bars[1].OBIHigh != 17.0/21 || bars[1].OBIClose != 17.0/21 {
+		bars[1].OBISamples != 5 || bars[1].Alerts != 2 || bars[0].Alerts != 0 || bars[1].OBILow != -0.6 || bars[1].OBIHigh != 17.0/21 || bars[1].OBIClose != 17.0/21 {
 		t.Fatalf("bars %+v", bars)
 	}
 	if e.FlowBars("BTCUSDT", 7*time.Second, 10) != nil {

@@ -18,6 +18,7 @@ type FlowBar struct {
 	OBIOpen, OBIHigh       float64
 	OBILow, OBIClose       float64
 	OBISamples             int64
+	Alerts                 int64 // OBI alerts fired in the bar
 }
 
 // carry starts the bar stamped t after prev: prices, CVD and OBI continue flat.
@@ -151,6 +152,13 @@ func (s *FlowSeries) AddTrade(tr Trade, cvd float64) {
 func (s *FlowSeries) AddOBI(t int64, obi float64) {
 	if b := s.bar(t); b != nil {
 		b.AddOBI(obi)
+	}
+}
+
+// AddAlert counts an alert fired at t.
+func (s *FlowSeries) AddAlert(t int64) {
+	if b := s.bar(t); b != nil {
+		b.Alerts++
 	}
 }
 

@@ -416,3 +416,18 @@ func TestSnapshotFastPathMatchesSlowPath(t *testing.T) {
 		}
 	}
 }
+
+func TestFlowSeriesAlerts(t *testing.T) {
+	s := NewFlowSeries(Timeframe(1000), 10)
+	s.AddOBI(100, 0.1)
+	s.AddAlert(1500)
+	s.AddAlert(1700)
+	s.AddAlert(2100)
+	bars := s.Bars(0, nil)
+	if len(bars) != 3 || bars[0].Alerts != 0 || bars[1].Alerts != 2 || bars[2].Alerts != 1 {
+		t.Fatalf("bars %+v", bars)
+	}
+	if bars[1].OBIClose != 0.1 || bars[1].OBISamples != 0 {
+		t.Fatalf("an alert is not an OBI sample: %+v", bars[1])
+	}
+}

@@ -328,7 +328,12 @@ func (p *orderFlowPane) panels(bars []market.FlowBar, win time.Duration) []strin
 	if p.flow.LastAlert != 0 {
 		as = append(as[:len(as):len(as)], p.flow.LastAlert)
 	}
-	for _, t := range as {
+	for j, b := range shown { // alerts the engine counted in the bars
+		if b.Alerts > 0 {
+			marks = append(marks, j)
+		}
+	}
+	for _, t := range as { // and those seen as events (a backend that doesn't count them)
 		end := tf.End(t)
 		if j := sort.Search(len(shown), func(i int) bool { return shown[i].Time >= end }); j < len(shown) && shown[j].Time == end {
 			marks = append(marks, j)

@@ -299,6 +299,17 @@ func TestOrderFlowAlertHighlight(t *testing.T) {
 		t.Fatalf("marks %v", got)
 	}
 
+	// Alerts the engine counted in a bar mark it too (fired while the console was not running).
+	b.mu.Lock()
+	bars := b.flowBars[flowKey("BTCUSDT", time.Minute)]
+	bars[len(bars)-10].Alerts = 1
+	b.mu.Unlock()
+	h.events(engine.OrderFlowEvent{Flow: engine.OrderFlow{Symbol: "BTCUSDT"}})
+	h.frame(100 * time.Millisecond)
+	if got := markAt(); fmt.Sprint(got) != fmt.Sprint([]int{gw - 10, gw - 4, gw - 2}) {
+		t.Fatalf("marks with a counted alert %v", got)
+	}
+
 	// The other symbol's alert marks its own bar, without a badge after the fact.
 	h.key("s")
 	h.mustContain("ETHUSDT order flow")
