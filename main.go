@@ -126,7 +126,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 			fmt.Fprintf(stdout, "tradeconsole %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
-	root.AddCommand(headless, versionCmd, newOrderflowCmd(stdout, stderr))
+	root.AddCommand(headless, versionCmd, newOrderflowCmd(stdout, stderr), newBacktestCmd(&g, stdout, stderr))
 	return root
 }
 
