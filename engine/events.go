@@ -30,10 +30,15 @@ type LogEvent struct{ Entry LogEntry }
 // PauseEvent reports that the simulated exchange was paused or resumed.
 type PauseEvent struct{ Paused bool }
 
+// JobEvent reports a job's new state: published by Jobs on every state change (submitted,
+// claimed, completed, failed, cancelled, requeued) and, throttled, on progress.
+type JobEvent struct{ Job JobView }
+
 func (CandleEvent) isEvent() {}
 func (TradeEvent) isEvent()  {}
 func (LogEvent) isEvent()    {}
 func (PauseEvent) isEvent()  {}
+func (JobEvent) isEvent()    {}
 
 // LogEntry is one line of the engine log.
 type LogEntry struct {

@@ -46,6 +46,70 @@ CREATE TABLE raw_trades (
 
 CREATE INDEX raw_trades_time ON raw_trades (exchange, symbol, timestamp);
 `},
+	{2, "jobs, strategy runs, their signals and trades", `
+CREATE TABLE jobs (
+	id           INTEGER PRIMARY KEY,
+	uuid         TEXT    NOT NULL UNIQUE,
+	job_type     TEXT    NOT NULL, -- backtest | sweep | orderflow
+	status       TEXT    NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+	payload      TEXT    NOT NULL, -- JSON
+	result       TEXT,             -- JSON, once completed
+	error        TEXT,             -- once failed
+	progress     REAL    NOT NULL DEFAULT 0 CHECK (progress >= 0 AND progress <= 1),
+	created_at   INTEGER NOT NULL, -- unix ms UTC
+	started_at   INTEGER,          -- unix ms UTC, set when a worker claims it
+	completed_at INTEGER           -- unix ms UTC, set when it completes, fails or is cancelled
+);
+
+CREATE INDEX jobs_status ON jobs (status, id);
+
+-- Backtest runs, kept apart from the live signals and trades of bots.
+CREATE TABLE strategy_runs (
+	id         INTEGER PRIMARY KEY,
+	job_id     INTEGER REFERENCES jobs (id) ON DELETE CASCADE, -- NULL: not run by a job
+	strategy   TEXT    NOT NULL,
+	params     TEXT    NOT NULL, -- JSON object, the resolved parameter values
+	exchange   TEXT    NOT NULL,
+	symbol     TEXT    NOT NULL,
+	timeframe  TEXT    NOT NULL,
+	start_ts   INTEGER NOT NULL, -- first candle stamp, unix ms UTC
+	end_ts     INTEGER NOT NULL, -- last candle stamp, unix ms UTC
+	metrics    TEXT    NOT NULL, -- JSON, engine.Metrics
+	created_at INTEGER NOT NULL  -- unix ms UTC
+);
+
+CREATE INDEX strategy_runs_job ON strategy_runs (job_id);
+
+CREATE TABLE strategy_signals (
+	id         INTEGER PRIMARY KEY,
+	run_id     INTEGER NOT NULL REFERENCES strategy_runs (id) ON DELETE CASCADE,
+	timestamp  INTEGER NOT NULL, -- the candle stamp (or order-flow snapshot time), unix ms UTC
+	action     TEXT    NOT NULL, -- hold | enter_long | enter_short | exit
+	value      REAL    NOT NULL, -- 0 = sell … 1 = buy
+	direction  TEXT    NOT NULL, -- long | short | flat
+	confidence TEXT    NOT NULL  -- low | medium | high
+);
+
+CREATE INDEX strategy_signals_run ON strategy_signals (run_id, timestamp);
+
+-- Decimals are TEXT, so that they stay exact.
+CREATE TABLE strategy_run_trades (
+	id          INTEGER PRIMARY KEY,
+	run_id      INTEGER NOT NULL REFERENCES strategy_runs (id) ON DELETE CASCADE,
+	side        TEXT    NOT NULL, -- long | short
+	entry_time  INTEGER NOT NULL, -- unix ms UTC
+	entry_price TEXT    NOT NULL,
+	exit_time   INTEGER NOT NULL,
+	exit_price  TEXT    NOT NULL,
+	quantity    TEXT    NOT NULL,
+	pnl         TEXT    NOT NULL, -- net of both fees
+	pnl_pct     TEXT    NOT NULL, -- a fraction
+	fees        TEXT    NOT NULL,
+	exit_reason TEXT    NOT NULL
+);
+
+CREATE INDEX strategy_run_trades_run ON strategy_run_trades (run_id, entry_time);
+`},
 }
 
 // latestVersion is the schema version this binary writes.

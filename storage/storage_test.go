@@ -336,11 +336,11 @@ func TestMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, err := db.SchemaVersion(ctx)
-	if err != nil || v != 1 || v != latestVersion() {
-		t.Fatalf("SchemaVersion = %d, %v; want 1", v, err)
+	if err != nil || v != len(migrations) || v != latestVersion() {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(migrations))
 	}
 	var applied int64
-	if err := db.r.QueryRowContext(ctx, `SELECT applied_at FROM schema_migrations WHERE version = 1`).Scan(&applied); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT MAX(applied_at) FROM schema_migrations`).Scan(&applied); err != nil {
 		t.Fatal(err)
 	}
 	db.UpsertCandles(mkCandles(exA, symA, market.TF1m, base, 3)...)
@@ -359,7 +359,7 @@ func TestMigrations(t *testing.T) {
 	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*), MAX(applied_at) FROM schema_migrations`).Scan(&n, &applied2); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 || applied2 != applied {
+	if n != len(migrations) || applied2 != applied {
 		t.Fatalf("after re-open: %d migration rows, applied_at %d (was %d)", n, applied2, applied)
 	}
 	if c := mustCount(t, db, symA, market.TF1m); c != 3 {
@@ -367,24 +367,25 @@ func TestMigrations(t *testing.T) {
 	}
 
 	// The mechanism is general: a later migration is applied once, in order.
-	ms := append(append([]migration(nil), migrations...), migration{2, "test table", `CREATE TABLE extra(x INTEGER); CREATE INDEX extra_x ON extra(x);`})
+	next := latestVersion() + 1
+	ms := append(append([]migration(nil), migrations...), migration{next, "test table", `CREATE TABLE extra(x INTEGER); CREATE INDEX extra_x ON extra(x);`})
 	for range 2 {
 		if err := applyMigrations(ctx, db.w, path, db.log, ms); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if v, _ := db.SchemaVersion(ctx); v != 2 {
-		t.Fatalf("version after migration 2 = %d", v)
+	if v, _ := db.SchemaVersion(ctx); v != next {
+		t.Fatalf("version after migration %d = %d", next, v)
 	}
 	if err := checkMigrations([]migration{{1, "a", "x"}, {3, "b", "y"}}); err == nil {
 		t.Fatal("checkMigrations accepted a gap")
 	}
 	// A failing migration is rolled back whole.
-	bad := append(ms, migration{3, "broken", `CREATE TABLE half(x); THIS IS NOT SQL;`})
-	if err := applyMigrations(ctx, db.w, path, db.log, bad); err == nil || !strings.Contains(err.Error(), "migration 3") {
+	bad := append(ms, migration{next + 1, "broken", `CREATE TABLE half(x); THIS IS NOT SQL;`})
+	if err := applyMigrations(ctx, db.w, path, db.log, bad); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migration %d", next+1)) {
 		t.Fatalf("broken migration: err = %v", err)
 	}
-	if v, _ := db.SchemaVersion(ctx); v != 2 {
+	if v, _ := db.SchemaVersion(ctx); v != next {
 		t.Fatalf("version after a failed migration = %d", v)
 	}
 	var tables int
