@@ -191,6 +191,7 @@ func loadConfigFile(cmd *cobra.Command, g globalFlags) (config.Config, error) {
 type system struct {
 	db       *storage.DB
 	engine   *engine.Engine
+	jobs     *engine.Jobs
 	recorder *storage.OrderflowRecorder // nil unless record_orderflow
 	log      *slog.Logger
 }
@@ -240,6 +241,8 @@ func open(ctx context.Context, cfg settings, logOut io.Writer) (*system, error) 
 		Logger:      logger,
 		OrderFlow:   ofOpt,
 	})
+	jobs := engine.NewJobs(db, engine.JobsOptions{Workers: cfg.Jobs.Workers, Logger: eng.Logger(), Publish: eng.Publish})
+	eng.AttachJobs(jobs, cfg.ReportDir())
 	if err := eng.Start(ctx); err != nil {
 		if rec != nil {
 			rec.Close(context.Background())
@@ -247,10 +250,18 @@ func open(ctx context.Context, cfg settings, logOut io.Writer) (*system, error) 
 		db.Close(context.Background())
 		return nil, err
 	}
+	if err := jobs.Start(ctx); err != nil {
+		eng.Stop(context.Background())
+		if rec != nil {
+			rec.Close(context.Background())
+		}
+		db.Close(context.Background())
+		return nil, fmt.Errorf("start jobs: %w", err)
+	}
 	if rec != nil {
 		eng.Logger().Info("recording order flow", "dir", rec.Dir(), "snapshot_interval", cfg.Orderflow.SnapshotInterval.String())
 	}
-	return &system{db: db, engine: eng, recorder: rec, log: eng.Logger()}, nil
+	return &system{db: db, engine: eng, jobs: jobs, recorder: rec, log: eng.Logger()}, nil
 }
 
 func openFeed(ctx context.Context, cfg settings) (engine.Feed, error) {
@@ -345,7 +356,12 @@ func orderflowError(err error) error {
 func (s *system) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	err := s.engine.Stop(ctx)
+	// Jobs first: a running job is interrupted and goes back to pending, to run again at the
+	// next start.
+	err := s.jobs.Stop(ctx)
+	if eerr := s.engine.Stop(ctx); eerr != nil && err == nil {
+		err = eerr
+	}
 	if s.recorder != nil {
 		if cerr := s.recorder.Close(ctx); cerr != nil && err == nil {
 			err = fmt.Errorf("close order-flow recorder: %w", cerr)

@@ -55,6 +55,7 @@ type Config struct {
 	Sim       SimConfig
 	Replay    ReplayConfig
 	Storage   StorageConfig
+	Jobs      JobsConfig
 	UI        UIConfig
 }
 
@@ -96,6 +97,14 @@ type StorageConfig struct {
 	ReadPool      int           // storage.read_pool: read connections
 	BusyTimeout   time.Duration // storage.busy_timeout: SQLite busy_timeout
 }
+
+// JobsConfig is the jobs section: backtests, sweeps and order-flow runs in the background.
+type JobsConfig struct {
+	Workers int // jobs.workers: jobs run at once; 0 = one per CPU core
+}
+
+// ReportDir is where HTML reports of jobs go, <data_dir>/reports.
+func (c Config) ReportDir() string { return filepath.Join(c.DataDir, "reports") }
 
 // UIConfig is the ui section: the terminal console.
 type UIConfig struct {

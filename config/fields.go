@@ -52,6 +52,8 @@ var fields = []field{
 	intField("storage.read_pool", func(c *Config) *int { return &c.Storage.ReadPool }, 1, 64),
 	durationField("storage.busy_timeout", func(c *Config) *time.Duration { return &c.Storage.BusyTimeout }, 0, 10*time.Minute),
 
+	intField("jobs.workers", func(c *Config) *int { return &c.Jobs.Workers }, 0, 256),
+
 	intField("ui.fps", func(c *Config) *int { return &c.UI.FPS }, 1, 60),
 	timeframeField("ui.timeframe", func(c *Config) *market.Timeframe { return &c.UI.Timeframe }),
 	intField("ui.tape_size", func(c *Config) *int { return &c.UI.TapeSize }, 10, 10000),

@@ -104,11 +104,14 @@ type Engine struct {
 	syms    []market.Symbol
 	symbols map[market.Symbol]*symbolState
 
-	mu       sync.Mutex // guards started/stopped/cancel
-	started  bool
-	stopped  bool
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	mu        sync.Mutex // guards started/stopped/cancel
+	started   bool
+	stopped   bool
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	jobs      *Jobs  // set by AttachJobs
+	reportDir string // where WriteJobReport writes
+
 	feedErr  atomic.Value  // error from Feed.Run, if any
 	feedDone chan struct{} // closed when Feed.Run has returned
 }

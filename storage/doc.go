@@ -16,6 +16,20 @@
 //	    UNIQUE (exchange, symbol, trade_id); index on (exchange, symbol, timestamp);
 //	    side is "buy" or "sell" ("unknown" when the venue did not say).
 //
+// Migration 2 (jobs and backtest results; see jobs.go):
+//
+//	jobs(id, uuid, job_type, status, payload, result, error, progress, created_at, started_at,
+//	    completed_at); status pending | running | completed | failed | cancelled.
+//	strategy_runs(id, job_id, strategy, params, exchange, symbol, timeframe, start_ts, end_ts,
+//	    metrics, created_at); strategy_signals(id, run_id, timestamp, action, value, direction,
+//	    confidence); strategy_run_trades(id, run_id, side, entry_time, entry_price, exit_time,
+//	    exit_price, quantity, pnl, pnl_pct, fees, exit_reason) with decimals as exact text.
+//
+// Job state changes are durable when they return: each is its own BEGIN IMMEDIATE
+// transaction on the writer connection at synchronous=FULL, outside the batching queue.
+//
+// Order-flow files (orderflow_*.go) are separate SQLite files in the seed schema.
+//
 // Connections run in WAL mode with synchronous=NORMAL, busy_timeout and foreign_keys=ON.
 // There is one writer connection (temp_store=MEMORY, for the statement journals of
 // multi-row upserts) whose transactions begin with BEGIN IMMEDIATE, and a separate bounded
