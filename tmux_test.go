@@ -113,7 +113,7 @@ func TestTmuxJourney(t *testing.T) {
 		m := lastPrice.FindStringSubmatch(scr)
 		return m != nil && m[1] == "ETHUSDT" && m[2] == "5m" && strings.Contains(scr, "[5m]")
 	})
-	s.keys("3")
+	s.keys("4")
 	feeds := s.waitFor("the Feeds pane", 10*time.Second, contains("CHANNEL", "STATE", "MSG/S", "connected", "BTCUSDT", "ETHUSDT", "trades", "book"))
 	if strings.Contains(feeds, "last ") && lastPrice.MatchString(feeds) {
 		t.Fatalf("Feeds tab still shows the Market pane:\n%s", feeds)
@@ -197,6 +197,49 @@ func TestTmuxReplayOrderFlow(t *testing.T) {
 		m := flowHeader.FindStringSubmatch(scr)
 		return m != nil && m[1] != m0[1] && m[2] != m0[2]
 	})
+	s.keys("q")
+	s.waitExit(exitFile)
+}
+
+// The jobs journey: open Jobs, start a backtest from the form over a year of 1m candles, watch
+// its progress, open the result, quit.
+func TestTmuxJobsJourney(t *testing.T) {
+	dir := t.TempDir()
+	exitFile := filepath.Join(dir, "exit")
+	stderrFile := filepath.Join(dir, "stderr")
+	script := fmt.Sprintf("cd %q && TRADECONSOLE_DATA_DIR=%q TRADECONSOLE_SIM_HISTORY_DAYS=365 TRADECONSOLE_SYMBOLS=BTCUSDT %q 2>%q; echo $? > %q",
+		dir, filepath.Join(dir, "data"), binPath, stderrFile, exitFile)
+	s := newTmux(t, 160, 48, script)
+	reportOnFailure(t, exitFile, stderrFile, filepath.Join(dir, "data", "tradeconsole.log"))
+	s.waitFor("the Market pane", 60*time.Second, func(scr string) bool { return lastPrice.MatchString(scr) })
+	s.keys("3")
+	s.waitFor("the empty Jobs tab", 10*time.Second, contains("No jobs yet.", "Press n to start a backtest"))
+	s.keys("n")
+	s.waitFor("the backtest form", 10*time.Second, contains("New backtest", "‹ sma_cross ›", "ctrl+s submit"))
+	// from a year back (the form starts 30 days back): 525,600 candles, about a second of work
+	for i := 0; i < 6; i++ {
+		s.keys("Down")
+	}
+	s.waitFor("the from field", 10*time.Second, func(scr string) bool { return regexp.MustCompile(`▸ from`).MatchString(scr) })
+	s.keys("C-u")
+	s.run("send-keys", "-t", s.name, "-l", time.Now().UTC().AddDate(-1, 0, 0).Format("2006-01-02"))
+	s.keys("C-s")
+	s.waitFor("the job submitted", 10*time.Second, contains("job 1 submitted (backtest)"))
+	running := false
+	last := s.waitFor("the job to complete", 60*time.Second, func(scr string) bool {
+		running = running || strings.Contains(scr, "▸  1  backtest  running")
+		return strings.Contains(scr, "▸  1  backtest  completed") && strings.Contains(scr, "return ")
+	})
+	if !running {
+		t.Fatalf("never saw the job running:\n%s", last)
+	}
+	if !regexp.MustCompile(`\d{4,} trades`).MatchString(last) {
+		t.Fatalf("expected thousands of trades over a year of 1m candles:\n%s", last)
+	}
+	s.keys("Enter")
+	s.waitFor("the result", 20*time.Second, contains("total return", "equity├", "DD├"))
+	s.keys("Escape")
+	s.waitFor("the job list", 10*time.Second, contains("completed"))
 	s.keys("q")
 	s.waitExit(exitFile)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tradeconsole/tradeconsole/engine"
 	"github.com/tradeconsole/tradeconsole/market"
+	"github.com/tradeconsole/tradeconsole/strategies"
 )
 
 // Backend is everything the console needs from the running engine. *engine.Engine implements
@@ -50,4 +51,24 @@ type Backend interface {
 
 	// Now is the engine clock (the simulated clock on the sim exchange).
 	Now() time.Time
+
+	// JobsEnabled reports whether the engine runs background jobs (the other job methods
+	// fail, or list nothing, without a job runner).
+	JobsEnabled() bool
+	// SubmitJob validates and queues a job: jobType engine.JobTypeBacktest with an
+	// engine.BacktestJob, or engine.JobTypeSweep with an engine.SweepJob. A bad payload is an
+	// error naming the field at fault.
+	SubmitJob(ctx context.Context, jobType string, payload any) (engine.JobView, error)
+	// CancelJob cancels a pending or running job.
+	CancelJob(ctx context.Context, id int64) error
+	// ListJobs returns up to n jobs, newest first.
+	ListJobs(ctx context.Context, n int) ([]engine.JobView, error)
+	// JobDetail returns a completed job with its full result. It recomputes the run, which
+	// can take a second: call it from a command.
+	JobDetail(ctx context.Context, id int64) (engine.JobDetail, error)
+	// WriteJobReport writes a completed job's HTML report and returns its path (slow, like
+	// JobDetail).
+	WriteJobReport(ctx context.Context, id int64) (string, error)
+	// Strategies lists the strategies jobs can run, for the forms.
+	Strategies() []strategies.Strategy
 }

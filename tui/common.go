@@ -49,6 +49,24 @@ type Component interface {
 	FullHelp() [][]key.Binding
 }
 
+// inputTaker is implemented by a Component that takes every key for a while: a form's text
+// fields, a y/n question. While TakesInput reports true the root sends it every key but
+// ctrl+c, so that typed digits and letters are text, not tab switches or shortcuts, and the
+// footer shows only the component's keys.
+type inputTaker interface {
+	TakesInput() bool
+}
+
+// focuser is implemented by a Component that wants to know when its tab is shown, to re-read
+// state it gets no events for.
+type focuser interface {
+	Focus() tea.Cmd
+}
+
+// noticeMsg asks the root model to show a one-line notice on the status line (until the next
+// key). Panes return it from commands.
+type noticeMsg string
+
 // EventsMsg is a batch of engine events, in publication order. Run's relay goroutine sends
 // one per wake-up with everything that was buffered (coalescing), so a burst of events costs
 // one Update, not hundreds. Other hosts of the model (an SSH server) send it the same way.

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,10 +16,12 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/govalues/decimal"
 	"github.com/muesli/termenv"
 
 	"github.com/tradeconsole/tradeconsole/engine"
 	"github.com/tradeconsole/tradeconsole/market"
+	"github.com/tradeconsole/tradeconsole/strategies"
 )
 
 // fakeBackend implements Backend for tests. It is safe for concurrent use (load commands
@@ -47,6 +50,27 @@ type fakeBackend struct {
 	windows  []time.Duration
 	flowBars map[string][]market.FlowBar // by flowKey
 	flowReq  []string                    // "SYM window n" per FlowBars call
+
+	// Jobs: the fake runner's list (newest first) and what the console asked of it.
+	jobsOff     bool // JobsEnabled reports false
+	jobs        []engine.JobView
+	nextJobID   int64
+	submits     []fakeSubmit
+	submitErr   error
+	cancels     []int64
+	cancelErr   error
+	listCalls   int
+	details     map[int64]engine.JobDetail
+	detailErr   error
+	detailCalls []int64
+	reportErr   error
+	reportCalls []int64
+}
+
+// fakeSubmit is one SubmitJob call.
+type fakeSubmit struct {
+	Type    string
+	Payload any
 }
 
 func flowKey(sym market.Symbol, w time.Duration) string { return string(sym) + " " + w.String() }
@@ -96,6 +120,7 @@ func newFake() *fakeBackend {
 		}
 		f.setBook(sym, genLevels(base, -tick, bookBidSizes), genLevels(base+tick, tick, bookAskSizes))
 	}
+	f.seedJobs()
 	for i := 0; i < 50; i++ {
 		lvl := []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}[i%4]
 		f.logs = append(f.logs, engine.LogEntry{Time: t0.Add(time.Duration(i-50) * time.Second), Level: lvl,
@@ -470,6 +495,16 @@ func keyMsg(s string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyEsc}
 	case "ctrl+c":
 		return tea.KeyMsg{Type: tea.KeyCtrlC}
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "backspace":
+		return tea.KeyMsg{Type: tea.KeyBackspace}
+	case "ctrl+s":
+		return tea.KeyMsg{Type: tea.KeyCtrlS}
+	case "ctrl+u":
+		return tea.KeyMsg{Type: tea.KeyCtrlU}
+	case " ":
+		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
 }
@@ -507,3 +542,198 @@ func (h *harness) mustNotContain(subs ...string) {
 
 func (h *harness) market() *marketPane       { return h.m.tabs[0].(*marketPane) }
 func (h *harness) orderFlow() *orderFlowPane { return h.m.tabs[1].(*orderFlowPane) }
+
+// ---- jobs ----
+
+// The fake's jobs, newest first: a pending backtest (5), a completed sweep (4), a cancelled
+// backtest (3), a failed sweep (2) and a completed backtest (1). Tests add running jobs.
+func (f *fakeBackend) seedJobs() {
+	pl := func(v any) json.RawMessage {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	bt := engine.BacktestJob{Strategy: "sma_cross", Params: map[string]string{"fast": "5"}, Exchange: "sim", Symbol: "BTCUSDT",
+		Timeframe: "1m", From: time.Date(2025, 10, 22, 0, 0, 0, 0, time.UTC).UnixMilli()}
+	sw := engine.SweepJob{BacktestJob: bt, Sweep: []string{"fast=5:15:5", "slow=20:40:10"}, RankBy: "sharpe"}
+	f.jobs = []engine.JobView{
+		{ID: 5, Type: engine.JobTypeBacktest, Status: engine.JobPending, Summary: "waiting for a worker", Payload: pl(bt)},
+		{ID: 4, Type: engine.JobTypeSweep, Status: engine.JobCompleted, Elapsed: 83 * time.Second, Payload: pl(sw),
+			Summary: "best fast=10 slow=30 · return +9.87% · sharpe 1.52 · max DD 3.10% · 8 trades · 9 of 9 combinations ran"},
+		{ID: 3, Type: engine.JobTypeBacktest, Status: engine.JobCancelled, Progress: 0.3, Elapsed: 4 * time.Second, Summary: "cancelled", Payload: pl(bt)},
+		{ID: 2, Type: engine.JobTypeSweep, Status: engine.JobFailed, Elapsed: 1500 * time.Millisecond, Payload: pl(sw),
+			Error:   "sweep: no stored 1m candles of sim BTCUSDT from 2025-10-22T00:00Z to the last\nsecond line",
+			Summary: "sweep: no stored 1m candles of sim BTCUSDT from 2025-10-22T00:00Z to the last"},
+		{ID: 1, Type: engine.JobTypeBacktest, Status: engine.JobCompleted, Elapsed: 2500 * time.Millisecond, Payload: pl(bt),
+			Summary: "return +12.35% · sharpe 1.87 · max DD 6.09% · 12 trades"},
+	}
+	f.nextJobID = 5
+	f.details = map[int64]engine.JobDetail{1: fakeDetail(f.jobs[4], nil), 4: fakeDetail(f.jobs[1], fakeSweepResult())}
+}
+
+// fakeMetrics are the canned metrics of the fake's completed jobs.
+var fakeMetrics = engine.Metrics{
+	StartEquity: 10000, FinalEquity: 11234.5, TotalReturn: 0.12345, CAGR: 3.1416, Sharpe: 1.87, Sortino: 2.5, Calmar: 20.1,
+	MaxDrawdown: 0.0609, MaxDrawdownDuration: (3*24 + 4) * 3600 * 1000, ProfitFactor: 2.25, Expectancy: 102.88,
+	WinRate: 0.75, Trades: 12, AvgWin: 0.0234, AvgLoss: -0.0111, BestTrade: 0.0456, WorstTrade: -0.0222,
+	AvgHoldingMinutes: 135, Exposure: 0.42, Fees: 24.5, BuyAndHoldReturn: 0.0812,
+}
+
+// fakeEquity is the canned equity curve: 10000 rising to 11500 at point 100, falling to
+// 10800 at 140 (a 6.09% drawdown), ending at 11234.5 at 199; one point an hour.
+func fakeEquity() engine.EquityCurve {
+	var eq engine.EquityCurve
+	start := time.Date(2025, 10, 22, 0, 0, 0, 0, time.UTC).UnixMilli()
+	for i := 0; i < 200; i++ {
+		var v float64
+		switch {
+		case i <= 100:
+			v = 10000 + 15*float64(i)
+		case i <= 140:
+			v = 11500 - 17.5*float64(i-100)
+		default:
+			v = 10800 + (11234.5-10800)*float64(i-140)/59
+		}
+		eq.Times = append(eq.Times, start+int64(i)*3600*1000)
+		eq.Values = append(eq.Values, v)
+	}
+	return eq
+}
+
+// fakeTrades are the canned trades: a long win, a short loss, a long win.
+func fakeTrades() []engine.Trade {
+	d := decimal.MustParse
+	start := time.Date(2025, 10, 22, 0, 0, 0, 0, time.UTC).UnixMilli()
+	h := int64(3600 * 1000)
+	return []engine.Trade{
+		{Side: "long", EntryTime: start + 2*h, EntryPrice: d("50000"), ExitTime: start + 30*h, ExitPrice: d("51000"),
+			Quantity: d("0.2"), PnL: d("179.80"), PnLPct: d("0.0180"), Fees: d("20.20"), ExitReason: "signal"},
+		{Side: "short", EntryTime: start + 40*h, EntryPrice: d("51500"), ExitTime: start + 45*h, ExitPrice: d("52000"),
+			Quantity: d("0.2"), PnL: d("-120.70"), PnLPct: d("-0.0117"), Fees: d("20.70"), ExitReason: "stop_loss"},
+		{Side: "long", EntryTime: start + 100*h, EntryPrice: d("49000"), ExitTime: start + 199*h, ExitPrice: d("50500"),
+			Quantity: d("0.21"), PnL: d("295.05"), PnLPct: d("0.0287"), Fees: d("20.85"), ExitReason: "end_of_data"},
+	}
+}
+
+func fakeSweepResult() *engine.SweepJobResult {
+	r := &engine.SweepJobResult{RunID: 7, RankedBy: "sharpe", Candles: 43200, Combos: 9, Ran: 9}
+	for i, p := range [][2]float64{{10, 30}, {5, 30}, {15, 40}} {
+		m := fakeMetrics
+		m.Sharpe -= float64(i) * 0.5
+		m.TotalReturn -= float64(i) * 0.03
+		r.Ranking = append(r.Ranking, engine.SweepRankRow{Rank: i + 1, Params: map[string]float64{"fast": p[0], "slow": p[1]}, Metrics: m})
+	}
+	return r
+}
+
+// fakeDetail is the canned result of a completed job.
+func fakeDetail(v engine.JobView, sweep *engine.SweepJobResult) engine.JobDetail {
+	return engine.JobDetail{
+		Job:   v,
+		Title: "sma_cross allow_short=0 fast=5 slow=30 · sim BTCUSDT 1m · 2025-10-22 00:00 → 2025-10-30 07:00",
+		Backtest: &engine.BacktestResult{Metrics: fakeMetrics, Trades: fakeTrades(), Equity: fakeEquity(),
+			Candles: 200, Timeframe: market.TF1m},
+		Sweep: sweep,
+	}
+}
+
+func (f *fakeBackend) JobsEnabled() bool { return !f.jobsOff }
+
+func (f *fakeBackend) SubmitJob(_ context.Context, jobType string, payload any) (engine.JobView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.submits = append(f.submits, fakeSubmit{Type: jobType, Payload: payload})
+	if f.submitErr != nil {
+		return engine.JobView{}, f.submitErr
+	}
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return engine.JobView{}, err
+	}
+	f.nextJobID++
+	v := engine.JobView{ID: f.nextJobID, Type: jobType, Status: engine.JobPending, Summary: "waiting for a worker", Payload: data}
+	f.jobs = append([]engine.JobView{v}, f.jobs...)
+	return v, nil
+}
+
+func (f *fakeBackend) CancelJob(_ context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancels = append(f.cancels, id)
+	if f.cancelErr != nil {
+		return f.cancelErr
+	}
+	for i := range f.jobs {
+		if f.jobs[i].ID == id {
+			f.jobs[i].Status, f.jobs[i].Summary, f.jobs[i].HasETA = engine.JobCancelled, "cancelled", false
+			return nil
+		}
+	}
+	return fmt.Errorf("jobs: cancel: job %d: not found", id)
+}
+
+func (f *fakeBackend) ListJobs(_ context.Context, n int) ([]engine.JobView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.listCalls++
+	js := f.jobs
+	if n > 0 && len(js) > n {
+		js = js[:n]
+	}
+	return append([]engine.JobView(nil), js...), nil
+}
+
+func (f *fakeBackend) JobDetail(_ context.Context, id int64) (engine.JobDetail, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.detailCalls = append(f.detailCalls, id)
+	if f.detailErr != nil {
+		return engine.JobDetail{}, f.detailErr
+	}
+	d, ok := f.details[id]
+	if !ok {
+		return engine.JobDetail{}, fmt.Errorf("job %d has not completed", id)
+	}
+	return d, nil
+}
+
+func (f *fakeBackend) WriteJobReport(_ context.Context, id int64) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reportCalls = append(f.reportCalls, id)
+	if f.reportErr != nil {
+		return "", f.reportErr
+	}
+	return fmt.Sprintf("/srv/tradeconsole/reports/job-%d-sma_cross.html", id), nil
+}
+
+func (f *fakeBackend) Strategies() []strategies.Strategy { return engine.Strategies() }
+
+// jobEvent edits a stored job (as the runner would) and returns the event announcing it.
+func (f *fakeBackend) jobEvent(id int64, edit func(*engine.JobView)) engine.JobEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.jobs {
+		if f.jobs[i].ID == id {
+			edit(&f.jobs[i])
+			return engine.JobEvent{Job: f.jobs[i]}
+		}
+	}
+	v := engine.JobView{ID: id}
+	edit(&v)
+	f.jobs = append([]engine.JobView{v}, f.jobs...)
+	if id > f.nextJobID {
+		f.nextJobID = id
+	}
+	return engine.JobEvent{Job: v}
+}
+
+func (f *fakeBackend) submitted() []fakeSubmit {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fakeSubmit(nil), f.submits...)
+}
+
+func (h *harness) jobs() *jobsPane { return h.m.tabs[2].(*jobsPane) }

@@ -138,6 +138,21 @@ func truncate(s string, w int) string {
 	return ansi.Truncate(s, w, "…")
 }
 
+// truncateMiddle cuts plain text s to at most w cells by replacing its middle with an
+// ellipsis, keeping the start (what a message is about) and the end (a file name).
+func truncateMiddle(s string, w int) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	rs := []rune(s)
+	if w < 5 || len(rs) != ansi.StringWidth(s) {
+		return truncate(s, w)
+	}
+	head := (w - 1) / 2
+	tail := w - 1 - head
+	return string(rs[:head]) + "…" + string(rs[len(rs)-tail:])
+}
+
 // padLeft right-aligns plain text s in w cells (s is never cut).
 func padLeft(s string, w int) string {
 	if n := w - ansi.StringWidth(s); n > 0 {

@@ -62,6 +62,43 @@ var orderFlowKeys = struct {
 	PrevWindow: key.NewBinding(key.WithKeys("W", "["), key.WithHelp("W/[", "narrower bars (window)")),
 }
 
+// jobsKeys are the Jobs pane's keys: the job list, the cancel confirmation, the new-job form
+// and the result view. The pane lists them all in the ? overlay and the keys of what it
+// shows in the footer.
+var jobsKeys = struct {
+	Up, Down, New, Sweep, Cancel, Open, Report key.Binding
+	Yes, No                                    key.Binding // the cancel confirmation
+	// The form (it takes every key but ctrl+c while open: typed text is not a shortcut).
+	NextField, PrevField, Choice, Enter, Submit, CloseForm key.Binding
+	// The result view (↑/↓ scroll its lists).
+	Back, PageUp, PageDown, View key.Binding
+	Scroll                       key.Binding // display only: ↑/↓ and pages in the result
+}{
+	Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous job")),
+	Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next job")),
+	New:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new backtest")),
+	Sweep:  key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "new sweep")),
+	Cancel: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel job")),
+	Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open result")),
+	Report: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "write HTML report")),
+
+	Yes: key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm the cancel")),
+	No:  key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep the job")),
+
+	NextField: key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next form field")),
+	PrevField: key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous field")),
+	Choice:    key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "change choice")),
+	Enter:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next field, last submits")),
+	Submit:    key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "submit form")),
+	CloseForm: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close form")),
+
+	Back:     key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc/⌫", "back to the list")),
+	PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+	PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+	View:     key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "charts/trades/ranking")),
+	Scroll:   key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown"), key.WithHelp("↑↓/pgup/pgdn", "scroll result")),
+}
+
 // feedsKeys are the Feeds pane's keys.
 var feedsKeys = struct {
 	Up   key.Binding
@@ -93,6 +130,8 @@ var logsKeys = struct {
 // shortKeys are display-only bindings for the footer, where pairs share one entry.
 var shortKeys = struct {
 	Tabs, Symbol, Timeframe, History, Scroll, Page, GoEnds, Live, Tape, Window key.Binding
+	Select, New, Sweep, Cancel, Open, Report, Yes, No                          key.Binding
+	Field, Choice, Next, Submit, CloseForm, Back, View, ForceQuit              key.Binding
 }{
 	Tabs:      key.NewBinding(key.WithKeys("1", "tab", "shift+tab"), key.WithHelp("1-9/tab", "tab")),
 	Symbol:    key.NewBinding(key.WithKeys("s", "S"), key.WithHelp("s/S", "symbol")),
@@ -104,4 +143,21 @@ var shortKeys = struct {
 	Live:      key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "live")),
 	Tape:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "tape")),
 	Window:    key.NewBinding(key.WithKeys("w", "W", "[", "]"), key.WithHelp("w/W", "window")),
+
+	Select:    key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "select")),
+	New:       key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "backtest")),
+	Sweep:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sweep")),
+	Cancel:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel")),
+	Open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "result")),
+	Report:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "report")),
+	Yes:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes, cancel it")),
+	No:        key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
+	Field:     key.NewBinding(key.WithKeys("tab", "shift+tab", "up", "down"), key.WithHelp("tab/↑↓", "field")),
+	Choice:    key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "choice")),
+	Next:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
+	Submit:    key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "submit")),
+	CloseForm: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+	Back:      key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
+	View:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view")),
+	ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 }

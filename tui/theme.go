@@ -29,6 +29,7 @@ const (
 	cAlert       // an active or fresh OBI alert (reverse video: it must catch the eye)
 	cBestBid     // best bid of the ladder
 	cBestAsk     // best ask of the ladder
+	cCursor      // the text cursor of a form field (reverse video)
 	nCls
 	noCls cls = 255
 )
@@ -102,6 +103,7 @@ func NewStyles(r *lipgloss.Renderer) *Styles {
 	s.classes[cAlert] = plain.Foreground(color("#000000", "16", "0")).Background(errc).Bold(true)
 	s.classes[cBestBid] = plain.Foreground(up).Bold(true)
 	s.classes[cBestAsk] = plain.Foreground(down).Bold(true)
+	s.classes[cCursor] = plain.Reverse(true)
 
 	s.TabActive = plain.Reverse(true).Bold(true)
 	s.TabInactive = plain

@@ -178,7 +178,7 @@ func New(b Backend, opt Options) *Model {
 		stale:    true,
 	}
 	c.wall = func() time.Time { return m.now() }
-	m.tabs = []Component{newMarketPane(c), newOrderFlowPane(c), newFeedsPane(c), newLogsPane(c)}
+	m.tabs = []Component{newMarketPane(c), newOrderFlowPane(c), newJobsPane(c), newFeedsPane(c), newLogsPane(c)}
 
 	m.help = help.New()
 	m.help.Styles = help.Styles{
@@ -252,9 +252,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(pcmd, m.broadcast(msg)) // state only: the next frame tick renders
 	case pauseSetMsg:
 		cmd = m.setPaused(bool(msg))
+	case noticeMsg:
+		m.notice = string(msg)
 	default:
 		cmd = m.broadcast(msg)
 	}
+	m.buildFooter() // a key or a pane's result may have changed the pane's keys
 	m.refresh(m.now())
 	return m, cmd
 }
@@ -270,14 +273,27 @@ func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
 // pauseSetMsg reports the pause state after SetPaused.
 type pauseSetMsg bool
 
+// takingInput reports whether the focused pane takes every key (a form, a y/n question).
+func (m *Model) takingInput() bool {
+	t, ok := m.tabs[m.active].(inputTaker)
+	return ok && t.TakesInput()
+}
+
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	g := m.c.Keys
 	m.notice = ""
+	if !m.showHelp && m.takingInput() {
+		if msg.Type == tea.KeyCtrlC {
+			return tea.Quit
+		}
+		return m.tabs[m.active].Update(msg)
+	}
 	switch {
 	case key.Matches(msg, g.Quit):
 		return tea.Quit
 	case key.Matches(msg, g.Help):
 		m.showHelp = !m.showHelp
+		m.helpView = ""
 		m.stale = true
 		return nil
 	case m.showHelp && key.Matches(msg, g.Close):
@@ -294,15 +310,13 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return tea.Batch(m.setPaused(want), func() tea.Msg { b.SetPaused(want); return pauseSetMsg(b.Paused()) })
 	case key.Matches(msg, g.Tab):
 		if i, err := strconv.Atoi(msg.String()); err == nil && i >= 1 && i <= len(m.tabs) {
-			m.setActive(i - 1)
+			return m.setActive(i - 1)
 		}
 		return nil
 	case key.Matches(msg, g.NextTab):
-		m.setActive((m.active + 1) % len(m.tabs))
-		return nil
+		return m.setActive((m.active + 1) % len(m.tabs))
 	case key.Matches(msg, g.PrevTab):
-		m.setActive((m.active + len(m.tabs) - 1) % len(m.tabs))
-		return nil
+		return m.setActive((m.active + len(m.tabs) - 1) % len(m.tabs))
 	}
 	if m.showHelp {
 		return nil // the help overlay is modal
@@ -310,15 +324,21 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	return m.tabs[m.active].Update(msg)
 }
 
-func (m *Model) setActive(i int) {
+// setActive shows tab i; a pane that wants to know (focuser) may return a command.
+func (m *Model) setActive(i int) tea.Cmd {
 	if i == m.active && !m.showHelp {
-		return
+		return nil
 	}
+	changed := i != m.active
 	m.active = i
 	m.showHelp = false
 	m.buildTabBar()
 	m.buildFooter()
 	m.stale = true
+	if f, ok := m.tabs[i].(focuser); ok && changed {
+		return f.Focus()
+	}
+	return nil
 }
 
 func (m *Model) bodyHeight() int { return max(0, m.c.Height-3) }
@@ -426,6 +446,9 @@ func (m *Model) handleKeys(msg tea.KeyMsg) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// minNotice is the least room beside the status line's clock a notice is cut to.
+const minNotice = 24
+
 func (m *Model) buildStatus() {
 	b := m.c.Backend
 	now := b.Now()
@@ -447,31 +470,55 @@ func (m *Model) buildStatus() {
 	left := st.paint(cTitle, b.Exchange()) + sep + clock + sep + state
 	right := ""
 	if m.notice != "" {
-		right = st.paint(cWarn, m.notice)
+		// A notice answers the user's last key: cut it rather than drop it, and give it the
+		// whole line when the room beside the clock is too small.
+		n := m.notice
+		if avail := m.c.Width - lipgloss.Width(left) - 1; lipgloss.Width(n) > avail {
+			if avail >= minNotice {
+				n = truncateMiddle(n, avail)
+			} else {
+				left, n = st.paint(cWarn, truncateMiddle(n, m.c.Width)), ""
+			}
+		}
+		right = st.paint(cWarn, n)
 	}
 	m.status = spread(left, right, m.c.Width)
 	m.stale = true
 }
 
 // buildFooter writes the focused pane's short help (plus tab and pause keys) on the left and
-// the keys that must always be visible on the right.
+// the keys that must always be visible on the right; while the pane takes every key (a form)
+// only the pane's keys and ctrl+c. It marks the frame stale only when the footer changed.
 func (m *Model) buildFooter() {
 	w := m.c.Width
-	right := m.help.ShortHelpView([]key.Binding{m.c.Keys.Help, m.c.Keys.Quit})
-	rw := lipgloss.Width(right)
 	bs := append([]key.Binding(nil), m.tabs[m.active].ShortHelp()...)
-	if m.c.Backend.Pausable() {
-		bs = append(bs, m.c.Keys.Pause)
+	var right string
+	if m.takingInput() {
+		right = m.help.ShortHelpView([]key.Binding{shortKeys.ForceQuit})
+	} else {
+		right = m.help.ShortHelpView([]key.Binding{m.c.Keys.Help, m.c.Keys.Quit})
+		if m.c.Backend.Pausable() {
+			bs = append(bs, m.c.Keys.Pause)
+		}
+		bs = append(bs, shortKeys.Tabs)
 	}
-	bs = append(bs, shortKeys.Tabs)
+	rw := lipgloss.Width(right)
 	hm := m.help
 	hm.Width = max(0, w-rw-2)
-	if rw+2 > w {
-		m.footer = fit(right, w)
-	} else {
-		m.footer = spread(hm.ShortHelpView(bs), right, w)
+	footer := fit(right, w)
+	if rw+2 <= w {
+		// help adds an item that does not fit when not even its ellipsis would: drop keys
+		// from the end until the line fits, and say that some are left out.
+		left := hm.ShortHelpView(bs)
+		for n := len(bs) - 1; n > 0 && lipgloss.Width(left) > hm.Width; n-- {
+			left = hm.ShortHelpView(bs[:n]) + " " + m.help.Styles.Ellipsis.Render(m.help.Ellipsis)
+		}
+		footer = spread(left, right, w)
 	}
-	m.stale = true
+	if footer != m.footer {
+		m.footer = footer
+		m.stale = true
+	}
 }
 
 // renderHelp lays out every key: the global keys, then each pane's, in columns that flow to
@@ -507,11 +554,75 @@ func (m *Model) renderHelp() string {
 
 	w, bh := m.c.Width, m.bodyHeight()
 	out := []string{st.paint(cTitle, "Keys") + st.paint(cMuted, " — ? or esc to close")}
-	out = append(out, masonry(blocks, w, bh-1)...)
+	cols := masonry(blocks, w, bh-1)
+	if len(cols) > bh-1 || (len(cols) > 0 && lipgloss.Width(cols[0]) > w) {
+		// The columns do not fit (80×24 with every pane's keys): flow each section's keys
+		// along its lines instead.
+		var flows []helpFlow
+		for _, s := range secs {
+			f := helpFlow{title: s.title}
+			for _, b := range s.keys {
+				f.items = append(f.items, st.paint(cHead, b.Help().Key)+" "+st.paint(cMuted, b.Help().Desc))
+			}
+			flows = append(flows, f)
+		}
+		cols = flowHelp(st, flows, w)
+	}
+	out = append(out, cols...)
 	if len(out) > bh && bh > 0 {
 		out = append(out[:bh-1], st.paint(cMuted, "… (enlarge the terminal to see every key)"))
 	}
 	return strings.Join(out, "\n")
+}
+
+// helpFlow is one section of the flowed help: a title and its keys, each "key description".
+type helpFlow struct {
+	title string
+	items []string
+}
+
+// flowHelp lays sections out one after the other: the title in a left gutter, the section's
+// keys flowed along the line, separated by " · ", and wrapped (an item is never split).
+func flowHelp(st *Styles, secs []helpFlow, width int) []string {
+	gutter := 0
+	for _, s := range secs {
+		gutter = max(gutter, lipgloss.Width(s.title)+2)
+	}
+	if gutter*3 > width {
+		gutter = 0 // too narrow for a gutter: titles get their own line
+	}
+	sep := st.paint(cMuted, " · ")
+	var out []string
+	for _, s := range secs {
+		var b strings.Builder
+		lineW := 0
+		if gutter > 0 {
+			b.WriteString(fit(st.paint(cTitle, s.title), gutter))
+		} else {
+			out = append(out, truncate(st.paint(cTitle, s.title), width))
+		}
+		avail := width - gutter
+		for _, it := range s.items {
+			iw := lipgloss.Width(it)
+			if lineW > 0 && lineW+3+iw > avail {
+				out = append(out, b.String())
+				b.Reset()
+				b.WriteString(strings.Repeat(" ", gutter))
+				lineW = 0
+			}
+			if lineW > 0 {
+				b.WriteString(sep)
+				lineW += 3
+			}
+			if iw > avail {
+				it, iw = truncate(it, avail), avail
+			}
+			b.WriteString(it)
+			lineW += iw
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 // masonry lays blocks of lines out in columns: blocks are stacked in order (a blank line
