@@ -213,7 +213,7 @@ func TestTmuxJobsJourney(t *testing.T) {
 	reportOnFailure(t, exitFile, stderrFile, filepath.Join(dir, "data", "tradeconsole.log"))
 	s.waitFor("the Market pane", 60*time.Second, func(scr string) bool { return lastPrice.MatchString(scr) })
 	s.keys("3")
-	s.waitFor("the empty Jobs tab", 10*time.Second, contains("No jobs yet.", "Press n to start a backtest"))
+	s.waitFor("the empty Jobs tab", 10*time.Second, contains("No jobs yet.", "Press n for a backtest"))
 	s.keys("n")
 	s.waitFor("the backtest form", 10*time.Second, contains("New backtest", "‹ sma_cross ›", "ctrl+s submit"))
 	// from a year back (the form starts 30 days back): 525,600 candles, about a second of work

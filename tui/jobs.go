@@ -293,6 +293,11 @@ func (p *jobsPane) listKey(msg tea.KeyMsg) tea.Cmd {
 		p.openForm(false)
 	case key.Matches(msg, k.Sweep):
 		p.openForm(true)
+	case key.Matches(msg, k.Flow):
+		p.formSeq++
+		p.form = newFlowForm(p.c)
+		p.msg = ""
+		p.dirty = true
 	case key.Matches(msg, k.Cancel):
 		v, ok := p.selectedJob()
 		switch {
@@ -682,7 +687,7 @@ func (p *jobsPane) renderList(now time.Time) []string {
 
 	avail := h - len(lines)
 	if len(p.rows) == 0 {
-		msg := "No jobs yet.\n\nPress n to start a backtest, or s for a parameter sweep."
+		msg := "No jobs yet.\n\nPress n for a backtest, s for a parameter sweep, o for an order-flow run."
 		switch {
 		case p.loadErr != nil:
 			msg = "could not list the jobs: " + firstLine(p.loadErr.Error()) + "\n\nPress n for a new backtest, s for a sweep."
@@ -860,13 +865,13 @@ func (p *jobsPane) ShortHelp() []key.Binding {
 		}
 		return append(bs, shortKeys.Scroll)
 	}
-	return []key.Binding{s.New, s.Sweep, s.Open, s.Cancel, s.Report, s.Select}
+	return []key.Binding{s.New, s.Sweep, s.Flow, s.Open, s.Cancel, s.Report, s.Select}
 }
 
 func (p *jobsPane) FullHelp() [][]key.Binding {
 	k := &jobsKeys
 	return [][]key.Binding{
-		{k.Up, k.Down, k.New, k.Sweep, k.Cancel, k.Open, k.Report},
+		{k.Up, k.Down, k.New, k.Sweep, k.Flow, k.Cancel, k.Open, k.Report},
 		{k.Yes, k.No},
 		{k.NextField, k.PrevField, k.Choice, k.Enter, k.Submit, k.CloseForm},
 		{k.Back, k.Scroll, k.View},

@@ -38,6 +38,8 @@ const (
 	fFee
 	fSlippage
 	fRankBy
+	fFile  // an order-flow file (order-flow form)
+	fDepth // OBI depth (order-flow form)
 )
 
 // formDays is how far back the form's "from" date starts: 30 days before the engine clock.
@@ -76,6 +78,7 @@ func (f *formField) value() string {
 type jobForm struct {
 	c      *Common
 	sweep  bool
+	flow   bool // the order-flow form: a file and a depth
 	strats []strategies.Strategy
 	si     int
 	fields []*formField
@@ -93,6 +96,21 @@ type jobForm struct {
 func newJobForm(c *Common, sweep bool) *jobForm {
 	f := &jobForm{c: c, sweep: sweep, strats: c.Backend.Strategies()}
 	f.build(nil)
+	return f
+}
+
+// newFlowForm opens the order-flow form: OBI and CVD per snapshot of an order-flow file into
+// its metrics table, as `tradeconsole orderflow` does.
+func newFlowForm(c *Common) *jobForm {
+	f := &jobForm{c: c, flow: true}
+	f.fields = []*formField{
+		{key: fFile, label: "file", text: true, row: 0, in: lineInput{placeholder: "data/orderflow/….db", limit: 512},
+			hint: "the order-flow file (book and trades tables); record one with record_orderflow: true"},
+		{key: fDepth, label: "depth", text: true, row: 1, in: f.newInput("0", ""),
+			hint: "levels per side in OBI; 0 = every level of each snapshot"},
+	}
+	f.rows = 2
+	f.refocus()
 	return f
 }
 
@@ -298,6 +316,9 @@ func (f *jobForm) update(msg tea.KeyMsg) tea.Cmd {
 // payload checks what the engine cannot (dates, numbers) and builds the job: an
 // engine.BacktestJob, or an engine.SweepJob for the sweep form.
 func (f *jobForm) payload() (string, any, error) {
+	if f.flow {
+		return f.flowPayload()
+	}
 	s := f.strategy()
 	if s == nil {
 		return "", nil, errors.New("strategy: the engine offers no strategy")
@@ -377,6 +398,26 @@ func (f *jobForm) payload() (string, any, error) {
 		return engine.JobTypeBacktest, bt, nil
 	}
 	return engine.JobTypeSweep, engine.SweepJob{BacktestJob: bt, Sweep: sweeps, RankBy: f.fieldValue(fRankBy)}, nil
+}
+
+// flowPayload builds the order-flow job; the engine checks that the file exists and is one.
+func (f *jobForm) flowPayload() (string, any, error) {
+	job := engine.OrderflowJob{DB: f.fieldValue(fFile)}
+	var errs []error
+	if job.DB == "" {
+		errs = append(errs, errors.New("file: name the order-flow file"))
+	}
+	if v := f.fieldValue(fDepth); v != "" {
+		d, err := strconv.Atoi(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("depth %q: a whole number, 0 or more", v))
+		}
+		job.Depth = d
+	}
+	if err := errors.Join(errs...); err != nil {
+		return "", nil, err
+	}
+	return engine.JobTypeOrderflow, job, nil
 }
 
 func (f *jobForm) fieldValue(k fieldKey) string {
@@ -493,8 +534,11 @@ func (f *jobForm) render(w, h int) []string {
 	st := f.c.Styles
 	lines := make([]string, 0, h)
 	title := "New backtest"
-	if f.sweep {
+	switch {
+	case f.sweep:
 		title = "New parameter sweep"
+	case f.flow:
+		title = "New order-flow run (OBI and CVD per snapshot into the file's metrics table)"
 	}
 	lines = append(lines, spread(st.paint(cTitle, title), st.paint(cMuted, "enter on the last field or ctrl+s: submit · esc: cancel"), w))
 

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -232,6 +234,20 @@ func (r *jobResult) render(st *Styles, w, h int, msg string, msgCls cls) []strin
 			}
 		}
 		return lines
+	case !r.ready && len(r.job.Result) > 0:
+		// An order-flow run: its summary, as `tradeconsole orderflow --json` prints it.
+		var buf bytes.Buffer
+		if json.Indent(&buf, r.job.Result, "", "  ") == nil {
+			lines = append(lines, st.paint(cTitle, r.job.Summary))
+			for _, l := range strings.Split(buf.String(), "\n") {
+				if len(lines) >= h {
+					break
+				}
+				lines = append(lines, truncate(l, w))
+			}
+			return lines
+		}
+		return append(lines, centered(r.job.Summary, w, avail)...)
 	case !r.ready:
 		return append(lines, centered(r.job.Summary, w, avail)...)
 	}

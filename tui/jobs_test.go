@@ -137,7 +137,7 @@ func TestJobsEmptyAndDisabled(t *testing.T) {
 	b := newFake()
 	b.jobs = nil
 	h := openJobs(t, b, 80, 24)
-	h.mustContain("No jobs yet.", "Press n to start a backtest, or s for a parameter sweep.")
+	h.mustContain("No jobs yet.", "Press n for a backtest, s for a parameter sweep, o for an order-flow run.")
 	checkFrame(t, h, 80, 24)
 
 	b = newFake()
@@ -565,4 +565,51 @@ func TestJobsSizes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// o opens the order-flow form; the job it submits is `tradeconsole orderflow` as a job, and
+// its result view shows the run's summary.
+func TestJobsOrderflowFormAndResult(t *testing.T) {
+	b := newFake()
+	h := openJobs(t, b, 120, 35)
+	h.key("o")
+	h.mustContain("New order-flow run", "file", "depth")
+	h.key("enter") // file → depth
+	h.key("enter") // submit from the last field: the file is missing
+	h.mustContain("file: name the order-flow file")
+	if len(b.submitted()) != 0 {
+		t.Fatal("submitted without a file")
+	}
+	h.key("shift+tab")
+	for _, r := range "data/orderflow/sim-BTCUSDT-2026-11-21.db" {
+		h.key(string(r))
+	}
+	h.key("tab")
+	h.key("ctrl+u")
+	h.key("2")
+	h.key("0")
+	h.key("ctrl+s")
+	subs := b.submitted()
+	want := engine.OrderflowJob{DB: "data/orderflow/sim-BTCUSDT-2026-11-21.db", Depth: 20}
+	if len(subs) != 1 || subs[0].Type != engine.JobTypeOrderflow || !reflect.DeepEqual(subs[0].Payload, want) {
+		t.Fatalf("submits %+v, want %+v", subs, want)
+	}
+	h.mustNotContain("New order-flow run")
+
+	// The completed run: enter shows its summary.
+	b.mu.Lock()
+	id := b.nextJobID
+	b.mu.Unlock()
+	h.events(b.jobEvent(id, func(v *engine.JobView) {
+		v.Type, v.Status, v.Progress = engine.JobTypeOrderflow, engine.JobCompleted, 1
+		v.Summary = "86400 snapshots · OBI mean +0.0312 · CVD -12.5"
+		v.Result = []byte(`{"snapshots":86400,"trades":120000,"final_cvd":-12.5}`)
+	}))
+	b.mu.Lock()
+	b.details[id] = engine.JobDetail{Job: b.jobs[0], Title: "orderflow job"}
+	b.mu.Unlock()
+	h.frame(100 * time.Millisecond)
+	h.key("enter")
+	h.frame(100 * time.Millisecond)
+	h.mustContain("86400 snapshots · OBI mean", `"snapshots": 86400`, `"final_cvd": -12.5`)
 }

@@ -66,8 +66,8 @@ var orderFlowKeys = struct {
 // and the result view. The pane lists them all in the ? overlay and the keys of what it
 // shows in the footer.
 var jobsKeys = struct {
-	Up, Down, New, Sweep, Cancel, Open, Report key.Binding
-	Yes, No                                    key.Binding // the cancel confirmation
+	Up, Down, New, Sweep, Flow, Cancel, Open, Report key.Binding
+	Yes, No                                          key.Binding // the cancel confirmation
 	// The form (it takes every key but ctrl+c while open: typed text is not a shortcut).
 	NextField, PrevField, Choice, Enter, Submit, CloseForm key.Binding
 	// The result view (↑/↓ scroll its lists).
@@ -78,6 +78,7 @@ var jobsKeys = struct {
 	Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next job")),
 	New:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new backtest")),
 	Sweep:  key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "new sweep")),
+	Flow:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "new order-flow run")),
 	Cancel: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel job")),
 	Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open result")),
 	Report: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "write HTML report")),
@@ -130,7 +131,7 @@ var logsKeys = struct {
 // shortKeys are display-only bindings for the footer, where pairs share one entry.
 var shortKeys = struct {
 	Tabs, Symbol, Timeframe, History, Scroll, Page, GoEnds, Live, Tape, Window key.Binding
-	Select, New, Sweep, Cancel, Open, Report, Yes, No                          key.Binding
+	Select, New, Sweep, Flow, Cancel, Open, Report, Yes, No                    key.Binding
 	Field, Choice, Next, Submit, CloseForm, Back, View, ForceQuit              key.Binding
 }{
 	Tabs:      key.NewBinding(key.WithKeys("1", "tab", "shift+tab"), key.WithHelp("1-9/tab", "tab")),
@@ -147,6 +148,7 @@ var shortKeys = struct {
 	Select:    key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "select")),
 	New:       key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "backtest")),
 	Sweep:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sweep")),
+	Flow:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "order flow")),
 	Cancel:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel")),
 	Open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "result")),
 	Report:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "report")),
