@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -39,7 +38,8 @@ Malformed rows are skipped and counted.`,
 			}
 			opt := storage.OrderflowOptions{Depth: depth}
 			if progress {
-				opt.Progress = progressPrinter(stderr)
+				line := labelled(progressLine(stderr), "orderflow", "snapshots (estimated)")
+				opt.Progress = func(done, total int64) { line(int(done), int(total)) }
 			}
 			sum, err := storage.RunOrderflow(cmd.Context(), file, opt)
 			if progress {
@@ -63,29 +63,6 @@ Malformed rows are skipped and counted.`,
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON document")
 	f.BoolVar(&progress, "progress", isTerminal(stderr), "show progress on stderr (default: when stderr is a terminal)")
 	return cmd
-}
-
-// progressPrinter rewrites one progress line at most a few times a second.
-func progressPrinter(w io.Writer) func(done, total int64) {
-	var last time.Time
-	start := time.Now()
-	return func(done, total int64) {
-		now := time.Now()
-		if now.Sub(last) < 200*time.Millisecond && done < total {
-			return
-		}
-		last = now
-		pct := 0.0
-		if total > 0 {
-			pct = min(100, 100*float64(done)/float64(total))
-		}
-		rate := float64(done) / max(now.Sub(start).Seconds(), 1e-9)
-		eta := "?"
-		if rate > 0 && total > done {
-			eta = (time.Duration(float64(total-done)/rate) * time.Second / time.Second).Round(time.Second).String()
-		}
-		fmt.Fprintf(w, "\rorderflow: %5.1f%%  %d / ~%d snapshots  %.0f/s  eta %s   ", pct, done, total, rate, eta)
-	}
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/govalues/decimal"
 
 	"github.com/tradeconsole/tradeconsole/engine"
+	"github.com/tradeconsole/tradeconsole/strategies"
 )
 
 // The result view of the Jobs pane (enter on a completed job):
@@ -893,7 +893,7 @@ func rankingRows(st *Styles, s *engine.SweepJobResult, top, n, w int) (string, [
 	}
 	cols := []column{
 		{"#", true, func(i int) (string, cls) { return strconv.Itoa(rows[i].Rank), cMuted }},
-		{"PARAMS", false, func(i int) (string, cls) { return paramsText(params(i)), cPlain }},
+		{"PARAMS", false, func(i int) (string, cls) { return strategies.Values(params(i)).String(), cPlain }},
 	}
 	shown := map[string]bool{"total_return": true, "sharpe": true, "max_drawdown": true, "win_rate": true}
 	if !shown[metric] {
@@ -925,20 +925,6 @@ func rankingRows(st *Styles, s *engine.SweepJobResult, top, n, w int) (string, [
 	)
 	last := len(cols) - 1
 	return table(st, cols, []int{last, last - 1}, top, n, len(rows), w)
-}
-
-// paramsText writes parameter values as name=value in name order.
-func paramsText(v map[string]float64) string {
-	names := make([]string, 0, len(v))
-	for n := range v {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = n + "=" + strconv.FormatFloat(v[n], 'f', -1, 64)
-	}
-	return strings.Join(parts, " ")
 }
 
 // wrapText cuts s into lines of at most w cells, at spaces where it can.
