@@ -6,8 +6,8 @@
 // record is delivered when the clock reaches its time. The clock stands still while paused
 // (the paused time does not count) and at the end of the stream, at the last record's time.
 //
-// The package imports only market: the reader of the recorded files is injected through
-// Config.Open.
+// The package imports only market and internal/clock: the reader of the recorded files is
+// injected through Config.Open.
 package replay
 
 import (
@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tradeconsole/tradeconsole/internal/clock"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -100,17 +101,15 @@ func (cfg Config) normalize() (Config, error) {
 type Feed struct {
 	cfg  Config
 	want map[market.Symbol]bool
+	// The replay clock: it runs while Run is active, anchored and not at the end, unless
+	// paused. It has its own lock, and mu is never held while calling it.
+	clk *clock.Scaled
 
 	mu       sync.Mutex
 	started  bool // Run was called
-	running  bool // the clock runs: Run is active, anchored and not at the end
-	paused   bool
 	done     bool
-	replayNs int64     // replay time (unix ns) at wallAt
-	wallAt   time.Time // wall time the clock last started, resumed or was shifted
 	played   int64
 	lastTime int64
-	wake     chan struct{}
 }
 
 // New validates cfg (errors name the field at fault) and makes a feed. Nothing is opened
@@ -124,7 +123,7 @@ func New(cfg Config) (*Feed, error) {
 	for _, s := range cfg.Symbols {
 		want[s] = true
 	}
-	return &Feed{cfg: cfg, want: want, wake: make(chan struct{}, 1)}, nil
+	return &Feed{cfg: cfg, want: want, clk: clock.NewScaled(cfg.Clock, cfg.Speed, 0)}, nil
 }
 
 // Name is the exchange name.
@@ -139,49 +138,14 @@ func (f *Feed) Speed() float64 { return f.cfg.Speed }
 // Now is the replay clock in unix ms: 0 until Run has read the first record, then the first
 // record's time plus the wall time played unpaused × Speed. It stands still while paused, once
 // Run has returned, and at the end of the stream (at the last record's time).
-func (f *Feed) Now() int64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return floorDiv(f.nowNsLocked(), int64(time.Millisecond))
-}
-
-func (f *Feed) nowNsLocked() int64 {
-	if !f.running || f.paused {
-		return f.replayNs
-	}
-	el := f.cfg.Clock.Now().Sub(f.wallAt)
-	return f.replayNs + int64(float64(el)*f.cfg.Speed)
-}
+func (f *Feed) Now() int64 { return f.clk.NowMs() }
 
 // SetPaused pauses or resumes the replay clock and the delivery of records. Resuming
 // continues where the pause stopped: the paused time does not count.
-func (f *Feed) SetPaused(p bool) {
-	f.mu.Lock()
-	if p == f.paused {
-		f.mu.Unlock()
-		return
-	}
-	if p {
-		f.replayNs = f.nowNsLocked()
-	} else {
-		f.wallAt = f.cfg.Clock.Now()
-	}
-	f.paused = p
-	// Signalled under mu and drained by Run under mu when it reads the state, so a wake in
-	// the channel always means a change Run has not seen yet.
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
-	f.mu.Unlock()
-}
+func (f *Feed) SetPaused(p bool) { f.clk.SetPaused(p) }
 
 // Paused reports whether the feed is paused.
-func (f *Feed) Paused() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.paused
-}
+func (f *Feed) Paused() bool { return f.clk.Paused() }
 
 // Done reports whether the stream has ended (every record was played).
 func (f *Feed) Done() bool {
@@ -226,14 +190,7 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) (err error) {
 			err = fmt.Errorf("replay: close: %w", cerr)
 		}
 	}()
-	defer func() { // the clock stops with Run
-		f.mu.Lock()
-		if f.running {
-			f.replayNs = f.nowNsLocked()
-			f.running = false
-		}
-		f.mu.Unlock()
-	}()
+	defer f.clk.Stop() // the clock stops with Run
 
 	r := reader{src: src, want: f.want}
 	var rec market.FlowRecord
@@ -245,11 +202,7 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) (err error) {
 		return err
 	}
 	// Anchor the clock at the first record.
-	f.mu.Lock()
-	f.replayNs = rec.Time() * int64(time.Millisecond)
-	f.wallAt = f.cfg.Clock.Now()
-	f.running = true
-	f.mu.Unlock()
+	f.clk.StartAt(rec.Time() * int64(time.Millisecond))
 
 	maxGap := int64(f.cfg.MaxGap)
 	prev := int64(math.MinInt64) // time (ns) of the last delivered record
@@ -259,28 +212,20 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) (err error) {
 			return nil
 		}
 		due := rec.Time() * int64(time.Millisecond)
-		f.mu.Lock()
-		select {
-		case <-f.wake:
-		default:
+		paused, now := f.clk.Poll()
+		if paused {
+			if !f.clk.WaitWake(ctx) {
+				return nil
+			}
+			continue
 		}
-		paused, now := f.paused, f.nowNsLocked()
-		if !paused && !gapChecked {
+		if !gapChecked {
 			gapChecked = true
 			if maxGap > 0 && prev != math.MinInt64 && due-prev > maxGap && due > now {
 				// Skip the clock ahead so that the gap plays as MaxGap, never past the record.
 				now += min(due-prev-maxGap, due-now)
-				f.replayNs, f.wallAt = now, f.cfg.Clock.Now()
+				f.clk.AdvanceTo(now)
 			}
-		}
-		f.mu.Unlock()
-		if paused {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-f.wake:
-			}
-			continue
 		}
 		if due <= now {
 			f.deliver(sink, &rec)
@@ -298,17 +243,8 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) (err error) {
 			}
 			continue
 		}
-		// Wall time until the record is due, rounded up so the clock has reached it on waking;
-		// capped so that a long gap at a low speed cannot overflow (the loop simply waits again).
-		wait := time.Duration(min(math.Ceil(float64(due-now)/f.cfg.Speed), float64(time.Hour)))
-		t := f.cfg.Clock.NewTimer(max(wait, 1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !f.clk.SleepUntil(ctx, due, now) {
 			return nil
-		case <-t.C():
-		case <-f.wake:
-			t.Stop()
 		}
 	}
 }
@@ -331,14 +267,16 @@ func (f *Feed) deliver(sink market.Sink, rec *market.FlowRecord) {
 	f.mu.Unlock()
 }
 
-// finish marks the end of the stream and freezes the clock at the last record's time.
+// finish freezes the clock (at the last record's time if one was delivered) and then marks
+// the end of the stream, so that whoever sees Done sees the clock frozen.
 func (f *Feed) finish(delivered bool, lastNs int64) {
+	if delivered {
+		f.clk.StopAt(lastNs)
+	} else {
+		f.clk.Stop()
+	}
 	f.mu.Lock()
 	f.done = true
-	f.running = false
-	if delivered {
-		f.replayNs = lastNs
-	}
 	f.mu.Unlock()
 }
 
@@ -371,13 +309,4 @@ func (r *reader) next(ctx context.Context, rec *market.FlowRecord) (bool, error)
 			return false, nil
 		}
 	}
-}
-
-// floorDiv is a / b rounded towards −∞ (b > 0).
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b < 0 {
-		q--
-	}
-	return q
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradeconsole/tradeconsole/internal/clock"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -21,90 +22,9 @@ const t0 = int64(1710028800000)
 
 // ---- a manual clock ----
 
-// fakeClock is a manual clock. Every NewTimer call is announced on created, so a test can
-// wait until Run has delivered everything due and gone to sleep.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	timers  []*fakeTimer // pending
-	latest  *fakeTimer   // the timer created last
-	count   int          // timers created
-	created chan struct{}
-}
-
-type fakeTimer struct {
-	clk  *fakeClock
-	at   time.Time
-	ch   chan time.Time
-	done bool // fired or stopped
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), created: make(chan struct{}, 1<<16)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) Timer {
-	c.mu.Lock()
-	t := &fakeTimer{clk: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	c.timers = append(c.timers, t)
-	c.latest = t
-	c.count++
-	c.fireLocked()
-	c.mu.Unlock()
-	c.created <- struct{}{}
-	return t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.fireLocked()
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) fireLocked() {
-	keep := c.timers[:0]
-	for _, t := range c.timers {
-		if !t.done && !t.at.After(c.now) {
-			t.done = true
-			t.ch <- c.now
-		}
-		if !t.done {
-			keep = append(keep, t)
-		}
-	}
-	c.timers = keep
-}
-
-// sleeping reports whether the timer created last is still pending: Run created it after
-// delivering everything due, and nothing has woken it since.
-func (c *fakeClock) sleeping() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.latest != nil && !c.latest.done
-}
-
-func (c *fakeClock) timersCreated() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.count
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
-
-func (t *fakeTimer) Stop() bool {
-	t.clk.mu.Lock()
-	defer t.clk.mu.Unlock()
-	was := !t.done
-	t.done = true
-	return was
-}
+// newFakeClock is a manual clock (every NewTimer call is announced on Created, so a test can
+// wait until Run has delivered everything due and gone to sleep).
+func newFakeClock() *clock.Fake { return clock.NewFake(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 // ---- an in-memory source ----
 
@@ -200,7 +120,7 @@ func (s *recSink) get() []delivery {
 
 type runner struct {
 	f      *Feed
-	clk    *fakeClock
+	clk    *clock.Fake
 	src    *sliceSource
 	sink   *recSink
 	cancel context.CancelFunc
@@ -242,13 +162,13 @@ func (r *runner) asleep(t *testing.T) {
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
-		case <-r.clk.created:
+		case <-r.clk.Created():
 		case err := <-r.done:
 			t.Fatalf("Run returned %v while a sleep was expected", err)
 		case <-timeout:
 			t.Fatal("Run did not go to sleep")
 		}
-		if r.clk.sleeping() {
+		if r.clk.Sleeping() {
 			return
 		}
 	}
@@ -323,7 +243,7 @@ func TestPacing(t *testing.T) {
 				if step := next - wall - time.Millisecond; step > 0 {
 					r.clk.Advance(step)
 					wall += step
-					if !r.clk.sleeping() {
+					if !r.clk.Sleeping() {
 						t.Fatalf("at replay %+d ms: Run's timer fired before the next record was due", recs[i].Time()-t0)
 					}
 					if n := len(r.sink.get()); n != i {
@@ -342,7 +262,7 @@ func TestPacing(t *testing.T) {
 				t.Fatalf("Run = %v, want nil at the end of the stream", err)
 			}
 			// One timer per wait: no polling.
-			if n := r.clk.timersCreated(); n != sleeps {
+			if n := r.clk.TimersCreated(); n != sleeps {
 				t.Fatalf("%d timers created for %d waits", n, sleeps)
 			}
 			got := r.sink.get()
@@ -457,7 +377,7 @@ func TestPausedBeforeRun(t *testing.T) {
 	}
 	f.SetPaused(false)
 	select {
-	case <-clk.created:
+	case <-clk.Created():
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not go to sleep after resume")
 	}

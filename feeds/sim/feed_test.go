@@ -7,85 +7,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradeconsole/tradeconsole/internal/clock"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
-// fakeClock is a manual clock. Every NewTimer call is announced on created, so a test can
-// wait until Run has emitted everything due and gone to sleep.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	timers  []*fakeTimer
-	created chan struct{}
-}
-
-type fakeTimer struct {
-	clk  *fakeClock
-	at   time.Time
-	ch   chan time.Time
-	done bool // fired or stopped
-}
-
-func newFakeClock(now time.Time) *fakeClock {
-	return &fakeClock{now: now, created: make(chan struct{}, 1<<16)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) Timer {
-	c.mu.Lock()
-	t := &fakeTimer{clk: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	c.timers = append(c.timers, t)
-	c.fireLocked()
-	c.mu.Unlock()
-	select {
-	case c.created <- struct{}{}:
-	default:
-	}
-	return t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.fireLocked()
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) fireLocked() {
-	keep := c.timers[:0]
-	for _, t := range c.timers {
-		if !t.done && !t.at.After(c.now) {
-			t.done = true
-			t.ch <- c.now
-		}
-		if !t.done {
-			keep = append(keep, t)
-		}
-	}
-	c.timers = keep
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
-
-func (t *fakeTimer) Stop() bool {
-	t.clk.mu.Lock()
-	defer t.clk.mu.Unlock()
-	was := !t.done
-	t.done = true
-	return was
-}
+// newFakeClock is a manual clock (every NewTimer call is announced on Created, so a test can
+// wait until Run has emitted everything due and gone to sleep).
+func newFakeClock(now time.Time) *clock.Fake { return clock.NewFake(now) }
 
 // waitAsleep waits until Run has created a timer, i.e. has emitted every event due and is
 // about to sleep.
-func (c *fakeClock) waitAsleep(t *testing.T) {
+func waitAsleep(t *testing.T, c *clock.Fake) {
 	t.Helper()
 	select {
-	case <-c.created:
+	case <-c.Created():
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not go to sleep")
 	}
@@ -179,18 +114,18 @@ func TestRunPacingPauseResume(t *testing.T) {
 	}
 	r := startRun(f, sink)
 	defer r.cancel()
-	clk.waitAsleep(t)
+	waitAsleep(t, clk)
 	check(testStart) // the snapshots at Start
 
 	// Speed 10: one wall second is ten sim seconds.
 	clk.Advance(time.Second)
-	clk.waitAsleep(t)
+	waitAsleep(t, clk)
 	check(testStart + 10_000)
 	if n := len(sink.snapshot()); n < 100 {
 		t.Fatalf("only %d events in 10 sim seconds", n)
 	}
 	clk.Advance(250 * time.Millisecond)
-	clk.waitAsleep(t)
+	waitAsleep(t, clk)
 	check(testStart + 12_500)
 
 	// Pause: the sim clock and emission stop, however long the pause.
@@ -206,10 +141,10 @@ func TestRunPacingPauseResume(t *testing.T) {
 
 	// Resume: no burst of the events of the paused minutes; the clock continues.
 	f.SetPaused(false)
-	clk.waitAsleep(t)
+	waitAsleep(t, clk)
 	check(testStart + 12_500)
 	clk.Advance(time.Second)
-	clk.waitAsleep(t)
+	waitAsleep(t, clk)
 	check(testStart + 22_500)
 
 	// A second Run while one is running is refused.
@@ -222,10 +157,10 @@ func TestRunPacingPauseResume(t *testing.T) {
 	clk.Advance(time.Hour)
 	check(testStart + 22_500)
 	r = startRun(f, sink)
-	clk.waitAsleep(t)
+	waitAsleep(t, clk)
 	check(testStart + 22_500)
 	clk.Advance(100 * time.Millisecond)
-	clk.waitAsleep(t)
+	waitAsleep(t, clk)
 	check(testStart + 23_500)
 	r.stop(t)
 }

@@ -17,29 +17,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/tradeconsole/tradeconsole/internal/clock"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
 // Feed is the simulated exchange as a live feed.
 type Feed struct {
 	cfg Config
+	clk *clock.Scaled // the sim clock: runs while Run does, unless paused
 
 	// owned by the running Run call
 	gen     *Generator
 	pending Event
 	hasPend bool
-
-	mu      sync.Mutex
-	running bool
-	paused  bool
-	simNs   int64     // sim time (unix ns) at wallAt
-	wallAt  time.Time // wall time the sim clock last started or resumed
-	wake    chan struct{}
 }
 
 // New validates cfg (errors name the field at fault), fills its defaults and makes a feed
@@ -50,10 +43,9 @@ func New(cfg Config) (*Feed, error) {
 		return nil, err
 	}
 	return &Feed{
-		cfg:   cfg,
-		gen:   newGenerator(cfg),
-		simNs: cfg.Start * int64(time.Millisecond),
-		wake:  make(chan struct{}, 1),
+		cfg: cfg,
+		clk: clock.NewScaled(cfg.Clock, cfg.Speed, cfg.Start*int64(time.Millisecond)),
+		gen: newGenerator(cfg),
 	}, nil
 }
 
@@ -68,49 +60,14 @@ func (f *Feed) Start() int64 { return f.cfg.Start }
 
 // Now is the sim clock in unix ms: Start plus the wall time Run has been running unpaused,
 // × Speed. It stands still while paused and while Run is not running.
-func (f *Feed) Now() int64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return floorDiv(f.nowNsLocked(), int64(time.Millisecond))
-}
-
-func (f *Feed) nowNsLocked() int64 {
-	if !f.running || f.paused {
-		return f.simNs
-	}
-	el := f.cfg.Clock.Now().Sub(f.wallAt)
-	return f.simNs + int64(float64(el)*f.cfg.Speed)
-}
+func (f *Feed) Now() int64 { return f.clk.NowMs() }
 
 // SetPaused pauses or resumes the sim clock and the emission of events. Resuming continues
 // where the pause stopped: no events pile up while paused, so there is no burst.
-func (f *Feed) SetPaused(p bool) {
-	f.mu.Lock()
-	if p == f.paused {
-		f.mu.Unlock()
-		return
-	}
-	if p {
-		f.simNs = f.nowNsLocked()
-	} else {
-		f.wallAt = f.cfg.Clock.Now()
-	}
-	f.paused = p
-	// Signalled under mu, and drained by Run under mu when it reads the state, so a wake in
-	// the channel always means a change Run has not seen yet.
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
-	f.mu.Unlock()
-}
+func (f *Feed) SetPaused(p bool) { f.clk.SetPaused(p) }
 
 // Paused reports whether the feed is paused.
-func (f *Feed) Paused() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.paused
-}
+func (f *Feed) Paused() bool { return f.clk.Paused() }
 
 // History returns the 1m candles of sym with right-aligned stamps T in (from, to] and
 // T ≤ Start, contiguous, derived from the same slow price path the live prices follow.
@@ -129,37 +86,19 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) error {
 	if sink == nil {
 		return errors.New("sim: Run: sink is nil")
 	}
-	f.mu.Lock()
-	if f.running {
-		f.mu.Unlock()
+	if !f.clk.Start() {
 		return errors.New("sim: Run: already running")
 	}
-	f.running = true
-	f.wallAt = f.cfg.Clock.Now()
-	f.mu.Unlock()
-	defer func() {
-		f.mu.Lock()
-		f.simNs = f.nowNsLocked()
-		f.running = false
-		f.mu.Unlock()
-	}()
+	defer f.clk.Stop()
 
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
-		f.mu.Lock()
-		select {
-		case <-f.wake:
-		default:
-		}
-		paused, now := f.paused, f.nowNsLocked()
-		f.mu.Unlock()
+		paused, now := f.clk.Poll()
 		if paused {
-			select {
-			case <-ctx.Done():
+			if !f.clk.WaitWake(ctx) {
 				return nil
-			case <-f.wake:
 			}
 			continue
 		}
@@ -176,17 +115,8 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) error {
 			f.hasPend = false
 			continue
 		}
-		// Wall time until the event is due, rounded up so the clock has reached it on waking;
-		// capped so that a tiny Speed cannot overflow (the loop simply waits again).
-		wait := time.Duration(min(math.Ceil(float64(due-now)/f.cfg.Speed), float64(time.Hour)))
-		t := f.cfg.Clock.NewTimer(max(wait, 1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !f.clk.SleepUntil(ctx, due, now) {
 			return nil
-		case <-t.C():
-		case <-f.wake:
-			t.Stop()
 		}
 	}
 }
