@@ -172,29 +172,29 @@ func intField[T integer](key string, p func(*Config) *T, lo, hi int64) field {
 
 // positiveFloatField is a number in (0, hi].
 func positiveFloatField(key string, p func(*Config) *float64, hi float64) field {
-	return field{
-		key: key,
-		def: func(c *Config) any { return *p(c) },
-		dec: func(d *decoder, c *Config, key string, raw any) {
-			f, ok := toFloat(raw)
-			switch {
-			case !ok:
-				d.add(key, render(raw), "must be a number")
-			case math.IsNaN(f) || math.IsInf(f, 0):
-				d.add(key, render(raw), "must be a finite number")
-			case f <= 0:
-				d.add(key, render(raw), "must be greater than 0")
-			case f > hi:
-				d.add(key, render(raw), "must be at most "+strconv.FormatFloat(hi, 'g', -1, 64))
-			default:
-				*p(c) = f
-			}
-		},
-	}
+	return numberField(key, p, func(f float64) string {
+		switch {
+		case f <= 0:
+			return "must be greater than 0"
+		case f > hi:
+			return "must be at most " + strconv.FormatFloat(hi, 'g', -1, 64)
+		}
+		return ""
+	})
 }
 
 // floatField is a number in [lo, hi].
 func floatField(key string, p func(*Config) *float64, lo, hi float64) field {
+	return numberField(key, p, func(f float64) string {
+		if f < lo || f > hi {
+			return "must be from " + strconv.FormatFloat(lo, 'g', -1, 64) + " to " + strconv.FormatFloat(hi, 'g', -1, 64)
+		}
+		return ""
+	})
+}
+
+// numberField is a finite number that check (returning why a value is bad, or "") accepts.
+func numberField(key string, p func(*Config) *float64, check func(float64) string) field {
 	return field{
 		key: key,
 		def: func(c *Config) any { return *p(c) },
@@ -205,9 +205,11 @@ func floatField(key string, p func(*Config) *float64, lo, hi float64) field {
 				d.add(key, render(raw), "must be a number")
 			case math.IsNaN(f) || math.IsInf(f, 0):
 				d.add(key, render(raw), "must be a finite number")
-			case f < lo || f > hi:
-				d.add(key, render(raw), "must be from "+strconv.FormatFloat(lo, 'g', -1, 64)+" to "+strconv.FormatFloat(hi, 'g', -1, 64))
 			default:
+				if reason := check(f); reason != "" {
+					d.add(key, render(raw), reason)
+					return
+				}
 				*p(c) = f
 			}
 		},
