@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -191,7 +192,8 @@ func loadConfigFile(cmd *cobra.Command, g globalFlags) (config.Config, error) {
 type system struct {
 	db       *storage.DB
 	engine   *engine.Engine
-	jobs     *engine.Jobs
+	jobs     *engine.Jobs               // nil when another process runs the jobs
+	jobLock  *os.File                   // held while this process runs the jobs
 	recorder *storage.OrderflowRecorder // nil unless record_orderflow
 	log      *slog.Logger
 }
@@ -243,25 +245,43 @@ func open(ctx context.Context, cfg settings, logOut io.Writer) (*system, error) 
 	})
 	jobs := engine.NewJobs(db, engine.JobsOptions{Workers: cfg.Jobs.Workers, Logger: eng.Logger(), Publish: eng.Publish})
 	eng.AttachJobs(jobs, cfg.ReportDir())
+	// One process per data dir runs the jobs; another one (a second console, headless next to
+	// a console) lists, submits and cancels them, and the first one runs them.
+	jobLock, err := lockJobs(filepath.Join(cfg.DataDir, "jobs.lock"))
+	runJobs := err == nil
+	switch {
+	case errors.Is(err, errLocked):
+		eng.Logger().Warn("another tradeconsole process runs the jobs of this data dir; this one submits and lists them", "data_dir", cfg.DataDir)
+	case err != nil:
+		eng.Logger().Warn("no job lock; jobs are not run by this process", "err", err)
+	}
 	if err := eng.Start(ctx); err != nil {
+		if runJobs {
+			jobLock.Close()
+		}
 		if rec != nil {
 			rec.Close(context.Background())
 		}
 		db.Close(context.Background())
 		return nil, err
 	}
-	if err := jobs.Start(ctx); err != nil {
-		eng.Stop(context.Background())
-		if rec != nil {
-			rec.Close(context.Background())
+	if runJobs {
+		if err := jobs.Start(ctx); err != nil {
+			jobLock.Close()
+			eng.Stop(context.Background())
+			if rec != nil {
+				rec.Close(context.Background())
+			}
+			db.Close(context.Background())
+			return nil, fmt.Errorf("start jobs: %w", err)
 		}
-		db.Close(context.Background())
-		return nil, fmt.Errorf("start jobs: %w", err)
+	} else {
+		jobs, jobLock = nil, nil
 	}
 	if rec != nil {
 		eng.Logger().Info("recording order flow", "dir", rec.Dir(), "snapshot_interval", cfg.Orderflow.SnapshotInterval.String())
 	}
-	return &system{db: db, engine: eng, jobs: jobs, recorder: rec, log: eng.Logger()}, nil
+	return &system{db: db, engine: eng, jobs: jobs, jobLock: jobLock, recorder: rec, log: eng.Logger()}, nil
 }
 
 func openFeed(ctx context.Context, cfg settings) (engine.Feed, error) {
@@ -358,7 +378,11 @@ func (s *system) close() error {
 	defer cancel()
 	// Jobs first: a running job is interrupted and goes back to pending, to run again at the
 	// next start.
-	err := s.jobs.Stop(ctx)
+	var err error
+	if s.jobs != nil {
+		err = s.jobs.Stop(ctx)
+		s.jobLock.Close()
+	}
 	if eerr := s.engine.Stop(ctx); eerr != nil && err == nil {
 		err = eerr
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -230,4 +231,59 @@ func TestExitCodesAndMessages(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "tradeconsole ") {
 		t.Fatalf("version: %q %v", out, err)
 	}
+}
+
+// TestOneProcessRunsTheJobs: a second process on the same data dir does not run (or requeue)
+// the jobs; it says so in its log.
+func TestOneProcessRunsTheJobs(t *testing.T) {
+	data := t.TempDir()
+	first := command(t, data, "headless", "--for", "30s")
+	first.Env = append(first.Env, "TRADECONSOLE_SIM_HISTORY_DAYS=0")
+	var firstErr syncBuffer
+	first.Stderr = &firstErr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		first.Process.Signal(syscall.SIGTERM)
+		first.Wait()
+	}()
+	// wait until the first one holds the lock (its database exists once it has opened it)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(firstErr.String(), "running headless") {
+		if time.Now().After(deadline) {
+			t.Fatalf("first process did not start:\n%s", firstErr.String())
+		}
+		time.Sleep(50 * time.Millisecond) // polling, not synchronisation
+	}
+	second := command(t, data, "headless", "--for", "1s")
+	second.Env = append(second.Env, "TRADECONSOLE_SIM_HISTORY_DAYS=0")
+	out, err := second.CombinedOutput()
+	if err != nil {
+		t.Fatalf("second: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "another tradeconsole process runs the jobs") {
+		t.Fatalf("second process log:\n%s", out)
+	}
+	if strings.Contains(firstErr.String(), "another tradeconsole process") {
+		t.Fatalf("first process did not take the lock:\n%s", firstErr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer a child process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
