@@ -88,7 +88,7 @@ func (j *Jobs) rerun(ctx context.Context, d *JobDetail, pl *backtestPlan, values
 		return err
 	}
 	d.Backtest = &res
-	d.Title = fmt.Sprintf("%s %s · %s %s %s · %s → %s", pl.strat.Name(), values, pl.p.Exchange, pl.p.Symbol, pl.tf,
+	d.Title = fmt.Sprintf("%s %s · %s %s %s · %s → %s", pl.strat.Name(), strategies.FormatValues(pl.strat, values), pl.p.Exchange, pl.p.Symbol, pl.tf,
 		time.UnixMilli(cs[0].Start()).UTC().Format("2006-01-02 15:04"), time.UnixMilli(cs[len(cs)-1].Time).UTC().Format("2006-01-02 15:04"))
 	in := &ReportInput{Strategy: pl.strat.Name(), Params: values, Exchange: pl.p.Exchange, Symbol: pl.p.Symbol,
 		Timeframe: pl.tf, From: pl.p.From, To: pl.p.To, Broker: pl.cfg, Result: res}
@@ -208,3 +208,10 @@ func (e *Engine) WriteJobReport(ctx context.Context, id int64) (string, error) {
 
 // Strategies lists the strategies jobs can run.
 func (e *Engine) Strategies() []strategies.Strategy { return Strategies() }
+
+// FormatParams writes a built-in strategy's parameter values as name=value pairs, each as its
+// kind is written (true/false for flags).
+func FormatParams(strategy string, v map[string]float64) string {
+	s, _ := strategies.Builtin().Get(strategy)
+	return strategies.FormatValues(s, v)
+}

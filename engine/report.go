@@ -248,7 +248,7 @@ func buildReportView(r ReportInput) reportView {
 		tf = res.Timeframe
 	}
 	v := reportView{
-		Title: fmt.Sprintf("%s %s", r.Strategy, r.Params),
+		Title: fmt.Sprintf("%s %s", r.Strategy, FormatParams(r.Strategy, r.Params)),
 	}
 	mkt := strings.Join(strings.Fields(strings.Join([]string{r.Exchange, r.Symbol, tf.String()}, " ")), " ")
 	v.Subtitle = fmt.Sprintf("%s · %s → %s UTC · %d candles", mkt, reportTime(from), reportTime(to), res.Candles)
@@ -256,7 +256,7 @@ func buildReportView(r ReportInput) reportView {
 	b := r.Broker
 	set := func(k, val string) { v.Settings = append(v.Settings, reportKV{k, val}) }
 	set("Strategy", r.Strategy)
-	set("Parameters", r.Params.String())
+	set("Parameters", FormatParams(r.Strategy, r.Params))
 	set("Market", mkt)
 	if r.Source != "" {
 		set("Candles from", r.Source)
@@ -317,7 +317,7 @@ func buildReportView(r ReportInput) reportView {
 			if rank.get != nil {
 				ranked = strconv.FormatFloat(rank.get(&m), 'f', 4, 64)
 			}
-			sv.Rows = append(sv.Rows, sweepRow{Rank: i + 1, Params: run.Params.String(), Ranked: ranked,
+			sv.Rows = append(sv.Rows, sweepRow{Rank: i + 1, Params: FormatParams(r.Strategy, run.Params), Ranked: ranked,
 				Return: FormatPercent(m.TotalReturn), Sharpe: strconv.FormatFloat(m.Sharpe, 'f', 3, 64),
 				DD: FormatPercent(m.MaxDrawdown), Trades: strconv.Itoa(m.Trades), Win: FormatPercent(m.WinRate)})
 		}

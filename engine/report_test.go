@@ -154,7 +154,7 @@ func TestWriteReportIsSelfContained(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"<!DOCTYPE html>", "</html>",
-		"<title>Backtest: sma_cross allow_short=0 fast=5 slow=20</title>",
+		"<title>Backtest: sma_cross allow_short=false fast=5 slow=20</title>",
 		"csv &lt;b&gt;BTC&amp;USDT&lt;/b&gt; 1h",  // escaped
 		"2024-01-01 00:00 → 2024-04-02 00:00 UTC", // the period
 		"<svg viewBox=\"0 0 960 260\"", "<polyline class=\"eq\" points=\"", "<polygon class=\"dda\"",
@@ -206,7 +206,7 @@ func TestWriteReportSweepAndLargeCurve(t *testing.T) {
 	}
 	out := buf.String()
 	if !strings.Contains(out, "Sweep ranking") || !strings.Contains(out, "4 combinations, 4 run, 0 skipped") ||
-		!strings.Contains(out, "<td class=\"l\">"+sw.Runs[3].Params.String()+"</td>") {
+		!strings.Contains(out, "<td class=\"l\">allow_short=false fast=60 slow=300</td>") {
 		t.Error("sweep section missing or incomplete")
 	}
 	i := strings.Index(out, `class="eq" points="`)

@@ -226,3 +226,17 @@ func TestCrossParameterRules(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatValues(t *testing.T) {
+	s, err := Builtin().Get("sma_cross")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := Values{"fast": 10, "slow": 30, "allow_short": 1, "extra": 0.25}
+	if got, want := FormatValues(s, v), "allow_short=true extra=0.25 fast=10 slow=30"; got != want {
+		t.Fatalf("FormatValues = %q, want %q", got, want)
+	}
+	if got, want := FormatValues(nil, Values{"x": 1}), "x=1"; got != want {
+		t.Fatalf("without a strategy: %q", got)
+	}
+}

@@ -345,3 +345,33 @@ func (r *Registry) Get(name string) (Strategy, error) {
 
 // Names lists the strategies in registration order.
 func (r *Registry) Names() []string { return slices.Clone(r.names) }
+
+// FormatValues renders values as name=value pairs in name order, each as its parameter's
+// kind is written: whole numbers for Int, true/false for Bool. Names s does not declare are
+// written as numbers.
+func FormatValues(s Strategy, v Values) string {
+	kinds := map[string]Kind{}
+	if s != nil {
+		for _, p := range s.Params() {
+			kinds[p.Name] = p.Kind
+		}
+	}
+	names := make([]string, 0, len(v))
+	for n := range v {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		x := v[n]
+		text := strconv.FormatFloat(x, 'g', -1, 64)
+		switch kinds[n] {
+		case Bool:
+			text = strconv.FormatBool(x != 0)
+		case Int:
+			text = strconv.FormatFloat(x, 'f', 0, 64)
+		}
+		parts[i] = n + "=" + text
+	}
+	return strings.Join(parts, " ")
+}
