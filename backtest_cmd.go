@@ -33,6 +33,8 @@ type backtestFlags struct {
 	params   []string
 
 	csvFile                               string
+	flowFile                              string // --orderflow: an order-flow file
+	depth                                 int    // with --orderflow: OBI depth
 	exchange, symbol, timeframe, from, to string
 
 	fee, balance                                 string
@@ -51,7 +53,10 @@ type backtestFlags struct {
 
 const backtestLong = `backtest runs a strategy over candles with the paper broker and prints its metrics and trades.
 
-Candles come from a CSV file (--csv FILE) or from the main database (<data_dir>/tradeconsole.db,
+Candles come from a CSV file (--csv FILE), from an order-flow file (--orderflow FILE: candles of
+--timeframe, default 1m, built from its trades, and its snapshots' OBI and CVD for order-flow
+strategies such as orderflow_imbalance; --symbol picks one of several instruments, --depth sets
+the OBI depth), or from the main database (<data_dir>/tradeconsole.db,
 filled by the console or by fetch): --exchange X --symbol S --timeframe TF --from T --to T, where
 T is a date YYYY-MM-DD (midnight UTC) or an RFC 3339 time, and the candles used are those
 stamped in (from, to] — with right-aligned stamps, exactly the candles covering [from, to).
@@ -92,6 +97,8 @@ func newBacktestCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.strategy, "strategy", "", "strategy name: "+strings.Join(strategies.Builtin().Names(), ", "))
 	fl.StringArrayVar(&f.params, "param", nil, "strategy parameter name=value (repeatable); the others keep their defaults")
 	fl.StringVar(&f.csvFile, "csv", "", "read candles from this CSV file (header timestamp,open,high,low,close,volume)")
+	fl.StringVar(&f.flowFile, "orderflow", "", "an order-flow file (book and trades): candles of --timeframe (default 1m) built from its trades, and its snapshots' OBI/CVD for order-flow strategies")
+	fl.IntVar(&f.depth, "depth", 0, "with --orderflow: levels per side in OBI; 0 = all levels of each snapshot")
 	fl.StringVar(&f.exchange, "exchange", "", "with the database: the candles' exchange (e.g. sim)")
 	fl.StringVar(&f.symbol, "symbol", "", "with the database: the symbol (e.g. BTCUSDT)")
 	fl.StringVar(&f.timeframe, "timeframe", "", "with the database: the timeframe ("+market.TimeframeList()+")")
@@ -139,9 +146,13 @@ func runBacktest(cmd *cobra.Command, g *globalFlags, f backtestFlags, stdout, st
 		candles []market.Candle
 		source  string
 	)
-	if in.fromDB {
+	var flow []strategies.FlowPoint
+	switch {
+	case f.flowFile != "":
+		candles, flow, source, err = flowCandles(ctx, f.flowFile, &in, f.depth)
+	case in.fromDB:
 		candles, source, err = dbCandles(ctx, cmd, g, in)
-	} else {
+	default:
 		candles, source, err = csvCandles(f.csvFile)
 		if err == nil {
 			in.exchange, in.tf = "csv", candles[0].Timeframe
@@ -185,7 +196,7 @@ func runBacktest(cmd *cobra.Command, g *globalFlags, f backtestFlags, stdout, st
 	if len(in.ranges) > 0 {
 		sw, err := engine.Sweep(ctx, candles, engine.SweepConfig{
 			Strategy: in.strat, Base: in.values, Ranges: in.ranges, Broker: in.broker,
-			RankBy: f.rankBy, Workers: f.workers, Progress: labelled(progress, "sweep", "combinations"),
+			RankBy: f.rankBy, Workers: f.workers, Progress: labelled(progress, "sweep", "combinations"), Flow: flow,
 		})
 		finishProgress()
 		if err != nil {
@@ -204,10 +215,15 @@ func runBacktest(cmd *cobra.Command, g *globalFlags, f backtestFlags, stdout, st
 		if err != nil {
 			return usageError{err}
 		}
-		if _, ok := inst.(strategies.FlowStepper); ok {
-			log.Warn(in.strat.Name() + " trades on order-flow snapshots, which backtest over candles does not give it: expect no trades")
+		opt := engine.BacktestOptions{Progress: labelled(progress, "backtest", "candles")}
+		_, stepsFlow := inst.(strategies.FlowStepper)
+		switch {
+		case stepsFlow && flow == nil:
+			log.Warn(in.strat.Name() + " trades on order-flow snapshots, which only --orderflow FILE gives it: expect no trades")
+		case stepsFlow:
+			opt.Flow = engine.FlowSlice(flow)
 		}
-		res, err := engine.Backtest(ctx, candles, inst, in.broker, engine.BacktestOptions{Progress: labelled(progress, "backtest", "candles")})
+		res, err := engine.Backtest(ctx, candles, inst, in.broker, opt)
 		finishProgress()
 		if err != nil {
 			return err
@@ -358,6 +374,47 @@ func checkBacktestFlags(cmd *cobra.Command, f backtestFlags) (backtestInput, err
 			missing = append(missing, "--"+n)
 		}
 	}
+	if f.flowFile != "" {
+		// An order-flow file: --timeframe (default 1m) and --symbol (to pick one of several
+		// instruments) may go with it; the other database flags may not.
+		var clash []string
+		for _, n := range []string{"--exchange", "--from", "--to"} {
+			if slices.Contains(given, n) {
+				clash = append(clash, n)
+			}
+		}
+		switch {
+		case f.csvFile != "":
+			bad("--orderflow and --csv are mutually exclusive: candles come from one source")
+		case len(clash) > 0:
+			bad("--orderflow and %s are mutually exclusive: the file's trades are the candles", strings.Join(clash, ", "))
+		case f.depth < 0:
+			bad("--depth %d: must be 0 (all levels) or more", f.depth)
+		}
+		in.tf = market.TF1m
+		if f.timeframe != "" {
+			tf, err := market.ParseTimeframe(f.timeframe)
+			if err != nil {
+				bad("--timeframe: %v", err)
+			}
+			in.tf = tf
+		}
+		if f.symbol != "" {
+			sym, err := market.ParseSymbol(f.symbol)
+			if err != nil {
+				bad("--symbol: %v", err)
+			}
+			in.symbol = sym
+		}
+		given, missing = nil, nil
+		if in.broker.Validate() != nil && len(errs) == 0 {
+			bad("%v", in.broker.Validate())
+		}
+		if len(errs) > 0 {
+			return in, usageError{errors.Join(errs...)}
+		}
+		return in, nil
+	}
 	switch {
 	case f.csvFile != "" && len(given) > 0:
 		bad("--csv and %s are mutually exclusive: candles come from a CSV file or from the database, not both", strings.Join(given, ", "))
@@ -409,6 +466,44 @@ func hasParam(s strategies.Strategy, name string) bool {
 
 func sweeps(rs []engine.SweepRange, name string) bool {
 	return slices.ContainsFunc(rs, func(r engine.SweepRange) bool { return r.Param == name })
+}
+
+// flowCandles reads an order-flow file: candles of in.tf from its trades and a FlowPoint per
+// snapshot (OBI over depth, CVD, best bid/ask). A file with several instruments needs --symbol.
+func flowCandles(ctx context.Context, path string, in *backtestInput, depth int) ([]market.Candle, []strategies.FlowPoint, string, error) {
+	probe, err := storage.OpenOrderflow(path, storage.OrderflowOpenOptions{Exchange: "orderflow"})
+	if err != nil {
+		return nil, nil, "", orderflowError(fmt.Errorf("--orderflow: %w", err))
+	}
+	syms, err := probe.Instruments(ctx)
+	probe.Close()
+	if err != nil {
+		return nil, nil, "", orderflowError(fmt.Errorf("--orderflow: %w", err))
+	}
+	switch {
+	case in.symbol == "" && len(syms) == 1:
+		in.symbol = syms[0]
+	case in.symbol == "":
+		return nil, nil, "", usageError{fmt.Errorf("--orderflow %s holds %d instruments (%v): pick one with --symbol", path, len(syms), syms)}
+	case !slices.Contains(syms, in.symbol):
+		return nil, nil, "", usageError{fmt.Errorf("--orderflow %s has no %s (it has %v)", path, in.symbol, syms)}
+	}
+	file, err := storage.OpenOrderflow(path, storage.OrderflowOpenOptions{Exchange: "orderflow", Symbols: []market.Symbol{in.symbol}})
+	if err != nil {
+		return nil, nil, "", orderflowError(fmt.Errorf("--orderflow: %w", err))
+	}
+	defer file.Close()
+	r, err := file.Records(ctx)
+	if err != nil {
+		return nil, nil, "", orderflowError(fmt.Errorf("--orderflow: %w", err))
+	}
+	defer r.Close()
+	candles, flow, err := engine.FlowData(r.Next, in.tf, depth)
+	if err != nil {
+		return nil, nil, "", usageError{fmt.Errorf("--orderflow %s: %w", path, err)}
+	}
+	in.exchange = "orderflow"
+	return candles, flow, path, nil
 }
 
 // indent puts a multi-line error (several parameter problems) on indented lines.

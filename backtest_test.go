@@ -362,3 +362,46 @@ func TestBacktestBadInputExitsTwo(t *testing.T) {
 		})
 	}
 }
+
+// TestBacktestOrderflowFile: orderflow_imbalance over a recorded sim session (--orderflow):
+// candles come from the file's trades, the strategy steps through its snapshots' OBI and CVD,
+// trades happen and fill at candle opens; --orderflow with --exchange is refused.
+func TestBacktestOrderflowFile(t *testing.T) {
+	data := t.TempDir()
+	rec := command(t, data, "headless", "--for", "3s", "--symbols", "BTCUSDT", "--record-orderflow", "--speed", "60")
+	rec.Env = append(rec.Env, "TRADECONSOLE_SIM_HISTORY_DAYS=0", "TRADECONSOLE_SIM_TRADE_RATE=20", "TRADECONSOLE_ORDERFLOW_SNAPSHOT_INTERVAL=200ms")
+	if out, err := rec.CombinedOutput(); err != nil {
+		t.Fatalf("recording: %v\n%s", err, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(data, "orderflow", "*.db"))
+	if len(files) == 0 {
+		t.Fatal("nothing recorded")
+	}
+	r := runBT(t, data, "--strategy", "orderflow_imbalance", "--param", "obi_threshold=0.2", "--param", "sustain=3",
+		"--orderflow", files[0], "--timeframe", "5s", "--depth", "20", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var doc struct {
+		Metrics map[string]float64 `json:"metrics"`
+		Trades  []struct {
+			EntryTime int64 `json:"entry_time"`
+			ExitTime  int64 `json:"exit_time"`
+		} `json:"trades"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(doc.Trades) == 0 || doc.Metrics["trades"] != float64(len(doc.Trades)) {
+		t.Fatalf("no order-flow trades over 3 minutes of sim data: %s", r.stdout)
+	}
+	for _, tr := range doc.Trades {
+		if tr.EntryTime%5000 != 0 || tr.ExitTime%5000 != 0 {
+			t.Fatalf("fills not at 5s candle opens: %+v", tr)
+		}
+	}
+	bad := runBT(t, data, "--strategy", "orderflow_imbalance", "--orderflow", files[0], "--exchange", "sim")
+	if bad.code != 2 || !strings.Contains(bad.stderr, "--orderflow and --exchange are mutually exclusive") {
+		t.Fatalf("exit %d: %s", bad.code, bad.stderr)
+	}
+}

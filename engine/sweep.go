@@ -277,6 +277,9 @@ type SweepConfig struct {
 	// Progress, when set, is called on Sweep's goroutine after each combination (run or
 	// skipped) with the number done and the grid's size.
 	Progress func(done, total int)
+	// Flow, when set, are the order-flow snapshots every run steps through (see
+	// BacktestOptions.Flow), for order-flow strategies.
+	Flow []strategies.FlowPoint
 }
 
 // SweepRun is one combination's outcome.
@@ -370,7 +373,11 @@ func Sweep(ctx context.Context, candles []market.Candle, cfg SweepConfig) (Sweep
 				if err != nil {
 					o.skip = err
 				} else {
-					res, err := Backtest(ctx, candles, inst, cfg.Broker, BacktestOptions{})
+					var bo BacktestOptions
+					if cfg.Flow != nil {
+						bo.Flow = FlowSlice(cfg.Flow)
+					}
+					res, err := Backtest(ctx, candles, inst, cfg.Broker, bo)
 					switch {
 					case err != nil:
 						o.err = fmt.Errorf("sweep: %s: %w", grid[i], err)
