@@ -277,53 +277,57 @@ var filledBody = map[rune]rune{
 // run only breaks on a non-blank cell of another class, so a line of candles costs a few
 // escape sequences, not one per cell.
 func (c *candleChart) render(st *Styles, ox int) []string {
-	lines := make([]string, c.h)
 	ndirs := len(c.dirs)
-	for y := 0; y < c.h; y++ {
-		b := &c.sb
-		b.Reset()
+	return canvasLines(st, &c.ts.Canvas, c.w, c.h, &c.sb, func(x, y int) cls {
+		switch {
+		case x < ox && y == c.lastRow:
+			return cLast
+		case x <= ox || y >= c.gh:
+			return cMuted
+		case x-ox-1 < ndirs:
+			up := c.dirs[x-ox-1] > 0
+			vol := y >= c.gh-c.volH
+			switch {
+			case vol && up:
+				return cVolUp
+			case vol:
+				return cVolDown
+			case up:
+				return cUp
+			}
+			return cDown
+		}
+		return cPlain
+	})
+}
+
+// canvasLines turns a w×h canvas into painted lines, the class of each non-blank cell given by
+// classify. A colour run only breaks on a non-blank cell of another class, so a line costs a
+// few escape sequences, not one per cell. sb is reused scratch.
+func canvasLines(st *Styles, cv *canvas.Model, w, h int, sb *strings.Builder, classify func(x, y int) cls) []string {
+	lines := make([]string, h)
+	for y := 0; y < h; y++ {
+		sb.Reset()
 		cur := noCls
-		for x := 0; x < c.w; x++ {
-			r := c.ts.Canvas.Cell(canvas.Point{X: x, Y: y}).Rune
+		for x := 0; x < w; x++ {
+			r := cv.Cell(canvas.Point{X: x, Y: y}).Rune
 			if r == 0 || r == ' ' {
-				b.WriteByte(' ')
+				sb.WriteByte(' ')
 				continue
 			}
-			var k cls
-			switch {
-			case x < ox && y == c.lastRow:
-				k = cLast
-			case x <= ox || y >= c.gh:
-				k = cMuted
-			case x-ox-1 < ndirs:
-				up := c.dirs[x-ox-1] > 0
-				vol := y >= c.gh-c.volH
-				switch {
-				case vol && up:
-					k = cVolUp
-				case vol:
-					k = cVolDown
-				case up:
-					k = cUp
-				default:
-					k = cDown
-				}
-			default:
-				k = cPlain
-			}
-			if k != cur {
+			if k := classify(x, y); k != cur {
 				if cur != noCls {
-					b.WriteString(st.suf[cur])
+					sb.WriteString(st.suf[cur])
 				}
-				b.WriteString(st.pre[k])
+				sb.WriteString(st.pre[k])
 				cur = k
 			}
-			b.WriteRune(r)
+			sb.WriteRune(r)
 		}
 		if cur != noCls {
-			b.WriteString(st.suf[cur])
+			sb.WriteString(st.suf[cur])
 		}
-		lines[y] = b.String()
+		lines[y] = sb.String()
 	}
 	return lines
 }

@@ -636,39 +636,15 @@ func pctAxis(v float64, w int) string {
 // render turns the canvas into lines: labels and axes muted, each graph column green at or
 // above the starting equity and red below (one escape sequence per colour run).
 func (c *equityChart) render(st *Styles, cv *canvas.Model, ox, gh, w, h int) []string {
-	lines := make([]string, h)
-	for y := 0; y < h; y++ {
-		b := &c.sb
-		b.Reset()
-		cur := noCls
-		for x := 0; x < w; x++ {
-			r := cv.Cell(canvas.Point{X: x, Y: y}).Rune
-			if r == 0 || r == ' ' {
-				b.WriteByte(' ')
-				continue
+	return canvasLines(st, cv, w, h, &c.sb, func(x, y int) cls {
+		if j := x - ox - 1; x > ox && y < gh && j < len(c.colUp) {
+			if c.colUp[j] {
+				return cUp
 			}
-			k := cMuted
-			if j := x - ox - 1; x > ox && y < gh && j < len(c.colUp) {
-				k = cDown
-				if c.colUp[j] {
-					k = cUp
-				}
-			}
-			if k != cur {
-				if cur != noCls {
-					b.WriteString(st.suf[cur])
-				}
-				b.WriteString(st.pre[k])
-				cur = k
-			}
-			b.WriteRune(r)
+			return cDown
 		}
-		if cur != noCls {
-			b.WriteString(st.suf[cur])
-		}
-		lines[y] = b.String()
-	}
-	return lines
+		return cMuted
+	})
 }
 
 // ruleLine is the line above a chart panel: its name in the gutter (lw cells), then a rule
