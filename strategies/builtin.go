@@ -90,6 +90,18 @@ func crossing(pa, pb, a, b float64) int {
 	return 0
 }
 
+// crossAction is the action of a crossing rule: enter long when a crosses above b, the sell
+// rule when it crosses below (see crossing), hold otherwise.
+func crossAction(pa, pb, a, b float64, allowShort bool) Action {
+	switch crossing(pa, pb, a, b) {
+	case 1:
+		return EnterLong
+	case -1:
+		return sellAction(allowShort)
+	}
+	return Hold
+}
+
 // sellAction is what a sell rule emits.
 func sellAction(allowShort bool) Action {
 	if allowShort {

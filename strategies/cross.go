@@ -92,12 +92,7 @@ func (m *maCrossInst) Step(c market.Candle) Signal {
 	}
 	sig.Confidence = gradeCentre(sig.Value)
 	if m.have {
-		switch crossing(m.pf, m.ps, f, s) {
-		case 1:
-			sig.Action = EnterLong
-		case -1:
-			sig.Action = sellAction(m.allowShort)
-		}
+		sig.Action = crossAction(m.pf, m.ps, f, s, m.allowShort)
 	}
 	m.pf, m.ps, m.have = f, s, true
 	return sig
@@ -309,12 +304,7 @@ func (m *macdInst) Step(c market.Candle) Signal {
 		sig.Direction = Short
 	}
 	if m.have {
-		switch crossing(m.pl, m.ps, l, s) {
-		case 1:
-			sig.Action = EnterLong
-		case -1:
-			sig.Action = sellAction(m.allowShort)
-		}
+		sig.Action = crossAction(m.pl, m.ps, l, s, m.allowShort)
 	}
 	m.pl, m.ps, m.have = l, s, true
 	return sig
