@@ -215,15 +215,7 @@ func (p *feedsPane) render(now time.Time) string {
 	for i := p.top; i < len(p.rows) && len(lines) < p.h; i++ {
 		lines = append(lines, row(cells[i], false, p.rows[i].State))
 	}
-	out := make([]string, 0, p.h)
-	for i := 0; i < p.h; i++ {
-		if i < len(lines) {
-			out = append(out, fit(lines[i], p.w))
-		} else {
-			out = append(out, strings.Repeat(" ", p.w))
-		}
-	}
-	return strings.Join(out, "\n")
+	return pane(lines, p.w, p.h)
 }
 
 func (p *feedsPane) ShortHelp() []key.Binding { return []key.Binding{shortKeys.Scroll} }

@@ -108,6 +108,9 @@ func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 // ---- layout helpers (all widths are terminal cells; strings may carry escape sequences) ----
 
+// pane lays lines out as a w×h pane (see fitLines), joined with newlines.
+func pane(lines []string, w, h int) string { return strings.Join(fitLines(lines, w, h), "\n") }
+
 // fit truncates or pads s to exactly w cells.
 func fit(s string, w int) string {
 	if w <= 0 {
@@ -180,14 +183,17 @@ func spread(left, right string, w int) string {
 }
 
 // block makes exactly h lines of exactly w cells from s (lines cut or padded, missing lines blank).
-func block(s string, w, h int) []string {
-	out := make([]string, 0, max(h, 0))
-	lines := strings.Split(s, "\n")
-	for i := 0; i < h; i++ {
+func block(s string, w, h int) []string { return fitLines(strings.Split(s, "\n"), w, h) }
+
+// fitLines makes exactly h lines of exactly w cells from lines: each fitted to w, the ones past
+// h dropped, blank lines added below.
+func fitLines(lines []string, w, h int) []string {
+	out := make([]string, max(h, 0))
+	for i := range out {
 		if i < len(lines) {
-			out = append(out, fit(lines[i], w))
+			out[i] = fit(lines[i], w)
 		} else {
-			out = append(out, strings.Repeat(" ", max(w, 0)))
+			out[i] = strings.Repeat(" ", max(w, 0))
 		}
 	}
 	return out

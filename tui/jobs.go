@@ -569,15 +569,7 @@ func (p *jobsPane) render(now time.Time) string {
 	default:
 		lines = p.renderList(now)
 	}
-	out := make([]string, 0, p.h)
-	for i := 0; i < p.h; i++ {
-		if i < len(lines) {
-			out = append(out, fit(lines[i], p.w))
-		} else {
-			out = append(out, strings.Repeat(" ", p.w))
-		}
-	}
-	return strings.Join(out, "\n")
+	return pane(lines, p.w, p.h)
 }
 
 // jobStatusClass colours a status; the status is always written out, so it reads without colour.

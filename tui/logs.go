@@ -253,10 +253,7 @@ func (p *logsPane) render() string {
 	if len(f) == 0 && len(lines) < p.h {
 		lines = append(lines, fit(st.paint(cMuted, "no log entries"), p.w))
 	}
-	for len(lines) < p.h {
-		lines = append(lines, strings.Repeat(" ", p.w))
-	}
-	return strings.Join(lines, "\n")
+	return pane(lines, p.w, p.h)
 }
 
 func (p *logsPane) ShortHelp() []key.Binding {

@@ -285,16 +285,7 @@ func (p *orderFlowPane) render() string {
 			body = centered("enlarge the terminal to see the order-flow panels", p.w, bodyH)
 		}
 	}
-	for _, l := range body {
-		if len(lines) >= p.h {
-			break
-		}
-		lines = append(lines, fit(l, p.w))
-	}
-	for len(lines) < p.h {
-		lines = append(lines, strings.Repeat(" ", p.w))
-	}
-	return strings.Join(lines, "\n")
+	return pane(append(lines, body...), p.w, p.h)
 }
 
 // panels draws the four panels and the time axis for bars (all priced, oldest first).
