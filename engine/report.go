@@ -493,11 +493,12 @@ func equityChart(eq EquityCurve) svgChart {
 	return c
 }
 
-// Drawdowns: equity / running peak − 1 (≤ 0), computed on the full curve before downsampling.
-func drawdownSeries(eq EquityCurve) []float64 {
-	dd := make([]float64, len(eq.Values))
+// Drawdowns returns equity / running peak − 1 (≤ 0; 0 while the peak is not positive) for each
+// point of an equity curve: the drawdown charts of the report and the console.
+func Drawdowns(values []float64) []float64 {
+	dd := make([]float64, len(values))
 	peak := math.Inf(-1)
-	for i, v := range eq.Values {
+	for i, v := range values {
 		peak = max(peak, v)
 		if peak > 0 {
 			dd[i] = v/peak - 1
@@ -507,7 +508,7 @@ func drawdownSeries(eq EquityCurve) []float64 {
 }
 
 func drawdownChart(eq EquityCurve) svgChart {
-	ts, vs := chartDownsample(eq.Times, drawdownSeries(eq))
+	ts, vs := chartDownsample(eq.Times, Drawdowns(eq.Values)) // on the full curve, before downsampling
 	lo := 0.0
 	for _, v := range vs {
 		lo = min(lo, v)

@@ -101,17 +101,9 @@ func (r *jobResult) setDetail(d engine.JobDetail) {
 	}
 	r.pi = 0
 	r.charts = nil
-	r.dd = r.dd[:0]
+	r.dd = nil
 	if d.Backtest != nil {
-		peak := math.Inf(-1)
-		for _, v := range d.Backtest.Equity.Values {
-			peak = math.Max(peak, v)
-			x := 0.0
-			if peak > 0 {
-				x = math.Min(v/peak-1, 0)
-			}
-			r.dd = append(r.dd, x)
-		}
+		r.dd = engine.Drawdowns(d.Backtest.Equity.Values)
 	}
 }
 
