@@ -267,6 +267,21 @@ var pow10tab = [...]float64{
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 }
 
+// mantissaDigits adds the decimal digits of b from i to the mantissa; digits counts the
+// significant ones. It returns where the digits end, or false past 19 significant digits.
+func mantissaDigits(b []byte, i int, mant uint64, digits int) (int, uint64, int, bool) {
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if digits >= 19 {
+			return i, mant, digits, false
+		}
+		mant = mant*10 + uint64(b[i]-'0')
+		if mant != 0 {
+			digits++
+		}
+	}
+	return i, mant, digits, true
+}
+
 // fastFloat is Clinger's fast path: for a decimal -?d+(.d*)?([eE][+-]?d+)? (or -?.d+…) whose
 // digits fit in a uint64 below 2^53 and whose decimal exponent is within ±22, m × 10^e and
 // m / 10^e are exactly rounded in float64. It reports false for anything else.
@@ -280,32 +295,17 @@ func fastFloat(b []byte) (float64, bool) {
 	var mant uint64
 	digits, exp := 0, 0
 	start := i
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		if digits < 19 {
-			mant = mant*10 + uint64(b[i]-'0')
-			if mant != 0 {
-				digits++
-			}
-		} else {
-			return 0, false
-		}
-		i++
+	var ok bool
+	if i, mant, digits, ok = mantissaDigits(b, i, mant, digits); !ok {
+		return 0, false
 	}
 	intDigits := i - start
 	fracDigits := 0
 	if i < len(b) && b[i] == '.' {
 		i++
 		fs := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			if digits < 19 {
-				mant = mant*10 + uint64(b[i]-'0')
-				if mant != 0 {
-					digits++
-				}
-			} else {
-				return 0, false
-			}
-			i++
+		if i, mant, digits, ok = mantissaDigits(b, i, mant, digits); !ok {
+			return 0, false
 		}
 		fracDigits = i - fs
 		exp = -fracDigits
