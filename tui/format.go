@@ -108,6 +108,18 @@ func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 // ---- layout helpers (all widths are terminal cells; strings may carry escape sequences) ----
 
+// cycle wraps index i into [0, n) (n > 0), so ±1 steps go round a list of choices.
+func cycle(i, n int) int { return (i%n + n) % n }
+
+// itemAt returns xs[i], or the zero value of an empty list.
+func itemAt[T any](xs []T, i int) T {
+	var zero T
+	if len(xs) == 0 {
+		return zero
+	}
+	return xs[i]
+}
+
 // pane lays lines out as a w×h pane (see fitLines), joined with newlines.
 func pane(lines []string, w, h int) string { return strings.Join(fitLines(lines, w, h), "\n") }
 

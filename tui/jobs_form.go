@@ -296,7 +296,7 @@ func (f *jobForm) update(msg tea.KeyMsg) tea.Cmd {
 			if msg.Type == tea.KeyLeft {
 				d = -1
 			}
-			fl.ci = ((fl.ci+d)%len(fl.choices) + len(fl.choices)) % len(fl.choices)
+			fl.ci = cycle(fl.ci+d, len(fl.choices))
 			fl.bad = false
 			if fl.key == fStrategy {
 				f.si = fl.ci

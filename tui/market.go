@@ -119,19 +119,8 @@ func (p *marketPane) Title() string { return "Market" }
 
 func (p *marketPane) Init() tea.Cmd { return p.reload(true) }
 
-func (p *marketPane) sym() market.Symbol {
-	if len(p.syms) == 0 {
-		return ""
-	}
-	return p.syms[p.si]
-}
-
-func (p *marketPane) tf() market.Timeframe {
-	if len(p.tfs) == 0 {
-		return 0
-	}
-	return p.tfs[p.ti]
-}
+func (p *marketPane) sym() market.Symbol   { return itemAt(p.syms, p.si) }
+func (p *marketPane) tf() market.Timeframe { return itemAt(p.tfs, p.ti) }
 
 func (p *marketPane) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -199,7 +188,7 @@ func (p *marketPane) selectSymbol(i int) tea.Cmd {
 	if len(p.syms) == 0 {
 		return nil
 	}
-	i = (i%len(p.syms) + len(p.syms)) % len(p.syms)
+	i = cycle(i, len(p.syms))
 	changed := i != p.si
 	p.si = i
 	p.flowDirty = true
@@ -210,7 +199,7 @@ func (p *marketPane) selectTimeframe(i int) tea.Cmd {
 	if len(p.tfs) == 0 {
 		return nil
 	}
-	p.ti = (i%len(p.tfs) + len(p.tfs)) % len(p.tfs)
+	p.ti = cycle(i, len(p.tfs))
 	return p.reload(false)
 }
 

@@ -94,19 +94,8 @@ func (p *orderFlowPane) Title() string { return "Order flow" }
 func (p *orderFlowPane) Init() tea.Cmd { return nil }
 func (p *orderFlowPane) View() string  { return p.view }
 
-func (p *orderFlowPane) sym() market.Symbol {
-	if len(p.syms) == 0 {
-		return ""
-	}
-	return p.syms[p.si]
-}
-
-func (p *orderFlowPane) window() time.Duration {
-	if len(p.wins) == 0 {
-		return 0
-	}
-	return p.wins[p.wi]
-}
+func (p *orderFlowPane) sym() market.Symbol    { return itemAt(p.syms, p.si) }
+func (p *orderFlowPane) window() time.Duration { return itemAt(p.wins, p.wi) }
 
 func (p *orderFlowPane) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -135,7 +124,7 @@ func (p *orderFlowPane) selectSymbol(i int) {
 	if len(p.syms) == 0 {
 		return
 	}
-	p.si = (i%len(p.syms) + len(p.syms)) % len(p.syms)
+	p.si = cycle(i, len(p.syms))
 	p.flashUntil = time.Time{} // the badge was about the other symbol
 	p.dirty = true
 }
