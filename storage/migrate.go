@@ -110,6 +110,89 @@ CREATE TABLE strategy_run_trades (
 
 CREATE INDEX strategy_run_trades_run ON strategy_run_trades (run_id, entry_time);
 `},
+	{3, "bots, signals, trades, positions, bot performance", `
+-- Live (paper) bots and what they do. Deleting a bot deletes its signals, trades, position
+-- and performance snapshots. Decimals are TEXT (decimal.Decimal.String()), so that a ledger
+-- read back is exactly the ledger written.
+CREATE TABLE bots (
+	id           INTEGER PRIMARY KEY,
+	name         TEXT    NOT NULL UNIQUE,
+	source       TEXT    NOT NULL CHECK (source IN ('config', 'file', 'console')),
+	spec         TEXT    NOT NULL, -- JSON, engine.BotSpec
+	status       TEXT    NOT NULL CHECK (status IN ('stopped', 'running', 'paused', 'failed')),
+	reason       TEXT    NOT NULL DEFAULT '', -- why failed or stopped; '' otherwise
+	state        TEXT,                        -- JSON, the runner's ledger state; NULL until the first step
+	last_candle  INTEGER NOT NULL DEFAULT 0,  -- stamp of the last candle a step was committed for, unix ms UTC
+	heartbeat_at INTEGER NOT NULL DEFAULT 0,  -- wall clock, unix ms UTC
+	started_at   INTEGER NOT NULL DEFAULT 0,  -- engine clock of the last start, unix ms UTC; 0 when stopped
+	created_at   INTEGER NOT NULL,            -- unix ms UTC
+	updated_at   INTEGER NOT NULL             -- unix ms UTC: last spec or status change
+);
+
+CREATE TABLE signals (
+	id         INTEGER PRIMARY KEY,
+	bot_id     INTEGER NOT NULL REFERENCES bots (id) ON DELETE CASCADE,
+	timestamp  INTEGER NOT NULL, -- the candle stamp (or order-flow snapshot time), unix ms UTC
+	action     TEXT    NOT NULL, -- hold | enter_long | enter_short | exit
+	direction  TEXT    NOT NULL, -- long | short | flat
+	confidence TEXT    NOT NULL, -- low | medium | high
+	value      REAL    NOT NULL, -- 0 = sell … 1 = buy
+	note       TEXT    NOT NULL DEFAULT '' -- why it was not acted on (paused, risk), or ''
+);
+
+CREATE INDEX signals_bot ON signals (bot_id, id);
+
+-- One row per virtual execution. The exit-only columns are NULL on entries.
+CREATE TABLE trades (
+	id            INTEGER PRIMARY KEY,
+	bot_id        INTEGER NOT NULL REFERENCES bots (id) ON DELETE CASCADE,
+	seq           INTEGER NOT NULL, -- the bot's execution number, from 1
+	timestamp     INTEGER NOT NULL, -- unix ms UTC
+	side          TEXT    NOT NULL CHECK (side IN ('buy', 'sell')),
+	price         TEXT    NOT NULL, -- decimal
+	quantity      TEXT    NOT NULL, -- decimal, base units
+	notional      TEXT    NOT NULL, -- decimal, price × quantity
+	fee           TEXT    NOT NULL, -- decimal, this execution's fee
+	entry         INTEGER NOT NULL, -- 1: opens a position, 0: closes one
+	reason        TEXT    NOT NULL, -- why: signal, take_profit, stop_loss, timeout, stop, ...
+	position_side TEXT,             -- exits: the closed position's side, long | short
+	entry_time    INTEGER,          -- exits: when the position was opened, unix ms UTC
+	entry_price   TEXT,             -- exits: decimal, the position's entry price
+	pnl           TEXT,             -- exits: decimal, net of both fees
+	fees          TEXT,             -- exits: decimal, entry fee + exit fee
+	UNIQUE (bot_id, seq)
+);
+
+CREATE INDEX trades_time ON trades (timestamp, id);
+
+-- A bot's open position; at most one per bot, none when flat.
+CREATE TABLE positions (
+	bot_id         INTEGER PRIMARY KEY REFERENCES bots (id) ON DELETE CASCADE,
+	side           TEXT    NOT NULL CHECK (side IN ('long', 'short')),
+	quantity       TEXT    NOT NULL, -- decimal, base units
+	entry_price    TEXT    NOT NULL, -- decimal
+	entry_notional TEXT    NOT NULL, -- decimal
+	entry_fee      TEXT    NOT NULL, -- decimal
+	entry_time     INTEGER NOT NULL, -- unix ms UTC
+	take_profit    TEXT,             -- decimal price; NULL when off
+	stop_loss      TEXT,             -- decimal price; NULL when off
+	deadline       INTEGER,          -- unix ms UTC; NULL when off
+	updated_at     INTEGER NOT NULL  -- unix ms UTC
+);
+
+-- Performance snapshots; a second snapshot at the same time replaces the first.
+CREATE TABLE bot_performance (
+	id             INTEGER PRIMARY KEY,
+	bot_id         INTEGER NOT NULL REFERENCES bots (id) ON DELETE CASCADE,
+	timestamp      INTEGER NOT NULL, -- unix ms UTC (engine clock)
+	equity         REAL    NOT NULL, -- cash + position value
+	cash           REAL    NOT NULL,
+	position_value REAL    NOT NULL, -- the open position marked to market
+	realized       REAL    NOT NULL, -- net P&L of closed positions
+	unrealized     REAL    NOT NULL, -- P&L of the open position
+	UNIQUE (bot_id, timestamp)
+);
+`},
 }
 
 // latestVersion is the schema version this binary writes.
