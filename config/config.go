@@ -57,6 +57,17 @@ type Config struct {
 	Storage   StorageConfig
 	Jobs      JobsConfig
 	UI        UIConfig
+
+	// BotsDir (bots_dir) is the directory of bot definitions, one JSON file per bot (*.json);
+	// "" means <data_dir>/bots. BotsPath gives the effective directory.
+	BotsDir   string
+	BotRunner BotRunnerConfig
+	// Bots (bots) are the bot definitions of the config file, in order. The engine owns their
+	// schema (engine.BotSpec) and checks them; here each is known to be a mapping with a
+	// non-empty name unique among them. Values are JSON-friendly — maps are map[string]any,
+	// lists []any, numbers int or float64 — so json.Marshal of an entry gives the bot's JSON.
+	// Keys are lower case (viper folds the case of every key in a config file).
+	Bots []map[string]any
 }
 
 // LogConfig is the log section.
@@ -101,6 +112,26 @@ type StorageConfig struct {
 // JobsConfig is the jobs section: backtests, sweeps and order-flow runs in the background.
 type JobsConfig struct {
 	Workers int // jobs.workers: jobs run at once; 0 = one per CPU core
+}
+
+// BotRunnerConfig is the bot_runner section: how running bots are supervised.
+type BotRunnerConfig struct {
+	Heartbeat           time.Duration // bot_runner.heartbeat: how often each running bot writes its heartbeat
+	StallAfter          time.Duration // bot_runner.stall_after: no heartbeat for this long = stalled (restarted); > Heartbeat
+	PerformanceInterval time.Duration // bot_runner.performance_interval: time between bot_performance snapshots
+	MaxOpenPositions    int           // bot_runner.max_open_positions: positions open at once across all bots; 0 = no limit
+	Warmup              int           // bot_runner.warmup: stored candles fed to a bot's strategy at start
+	MaxRestarts         int           // bot_runner.max_restarts: restarts allowed in any RestartWindow, then the bot is failed
+	RestartWindow       time.Duration // bot_runner.restart_window: the rolling window MaxRestarts counts in
+}
+
+// BotsPath is the directory of bot definition files: bots_dir, or <data_dir>/bots when that
+// is empty.
+func (c Config) BotsPath() string {
+	if c.BotsDir != "" {
+		return c.BotsDir
+	}
+	return filepath.Join(c.DataDir, "bots")
 }
 
 // ReportDir is where HTML reports of jobs go, <data_dir>/reports.
@@ -159,6 +190,37 @@ func Default() Config {
 			TapeSize:     200,
 			ChartCandles: 300,
 			FlowWindow:   time.Minute,
+		},
+		BotsDir: "",
+		BotRunner: BotRunnerConfig{
+			Heartbeat:           5 * time.Second,
+			StallAfter:          15 * time.Second,
+			PerformanceInterval: 10 * time.Second,
+			MaxOpenPositions:    0,
+			Warmup:              300,
+			MaxRestarts:         3,
+			RestartWindow:       time.Hour,
+		},
+		// Two demo bots. Numbers are written as a YAML file decodes them (int or float64),
+		// so that config.yaml loads equal to Default.
+		Bots: []map[string]any{
+			{
+				"name":      "demo-sma-btc",
+				"strategy":  "sma_cross",
+				"params":    map[string]any{"fast": 10, "slow": 30},
+				"symbol":    "BTCUSDT",
+				"timeframe": "1m",
+				"balance":   10000,
+			},
+			{
+				"name":        "demo-rsi-eth",
+				"strategy":    "rsi",
+				"symbol":      "ETHUSDT",
+				"timeframe":   "5m",
+				"balance":     10000,
+				"take_profit": 0.02,
+				"stop_loss":   0.01,
+			},
 		},
 	}
 }

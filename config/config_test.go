@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -29,12 +30,28 @@ func writeFile(t *testing.T, name, content string) string {
 	return path
 }
 
+// sameConfig compares Bots by their JSON (a number may be an int or a float64 depending on
+// how it was written) and the rest exactly.
+func sameConfig(t *testing.T, got, want config.Config) bool {
+	t.Helper()
+	gb, err := json.Marshal(got.Bots)
+	if err != nil {
+		t.Fatalf("json.Marshal(got.Bots): %v", err)
+	}
+	wb, err := json.Marshal(want.Bots)
+	if err != nil {
+		t.Fatalf("json.Marshal(want.Bots): %v", err)
+	}
+	got.Bots, want.Bots = nil, nil
+	return bytes.Equal(gb, wb) && reflect.DeepEqual(got, want)
+}
+
 func TestRepoConfigYAMLEqualsDefault(t *testing.T) {
 	got, err := config.Load(config.Options{File: "../config.yaml", Env: noEnv})
 	if err != nil {
 		t.Fatalf("Load(../config.yaml): %v", err)
 	}
-	if want := config.Default(); !reflect.DeepEqual(got, want) {
+	if want := config.Default(); !sameConfig(t, got, want) {
 		t.Fatalf("../config.yaml differs from Default():\n got  %+v\n want %+v", got, want)
 	}
 }
@@ -55,11 +72,21 @@ func TestRepoConfigYAMLDocumentsEveryKey(t *testing.T) {
 			t.Errorf("config.yaml does not list key %s", k)
 		}
 	}
-	// Every key has a comment line directly above it (or above its list).
+	// Every key has a comment line directly above it (or above its list). The keys of a list
+	// item's mapping (bots) are the item's, not config keys.
 	lines := strings.Split(string(data), "\n")
+	itemIndent := -1 // indentation of the "- " of the list item being read, -1 outside one
 	for i, line := range lines {
 		trim := strings.TrimSpace(line)
-		if trim == "" || strings.HasPrefix(trim, "#") || strings.HasPrefix(trim, "- ") || !strings.Contains(trim, ":") {
+		indent := len(line) - len(strings.TrimLeft(line, " "))
+		if strings.HasPrefix(trim, "- ") {
+			itemIndent = indent
+			continue
+		}
+		if trim != "" && !strings.HasPrefix(trim, "#") && itemIndent >= 0 && indent <= itemIndent {
+			itemIndent = -1
+		}
+		if trim == "" || strings.HasPrefix(trim, "#") || itemIndent >= 0 || !strings.Contains(trim, ":") {
 			continue
 		}
 		key, rest, _ := strings.Cut(trim, ":")
@@ -93,7 +120,7 @@ func TestNoFileGivesDefault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load with no config.yaml: %v", err)
 	}
-	if want := config.Default(); !reflect.DeepEqual(got, want) {
+	if want := config.Default(); !sameConfig(t, got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 }
@@ -117,8 +144,53 @@ func TestDefaultIsValidAndFresh(t *testing.T) {
 	a := config.Default()
 	a.Symbols[0] = "XXX"
 	a.Timeframes[0] = market.TF1d
+	a.Bots[0]["name"] = "changed"
+	a.Bots[0]["params"].(map[string]any)["fast"] = 99
 	if b := config.Default(); b.Symbols[0] != "BTCUSDT" || b.Timeframes[0] != market.TF5s {
 		t.Fatal("Default() shares its slices between calls")
+	}
+	if b := config.Default(); b.Bots[0]["name"] != "demo-sma-btc" || b.Bots[0]["params"].(map[string]any)["fast"] != 10 {
+		t.Fatal("Default() shares its bots between calls")
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c := config.Default()
+	if c.BotsDir != "" {
+		t.Errorf("BotsDir = %q, want \"\"", c.BotsDir)
+	}
+	want := config.BotRunnerConfig{
+		Heartbeat:           5 * time.Second,
+		StallAfter:          15 * time.Second,
+		PerformanceInterval: 10 * time.Second,
+		MaxOpenPositions:    0,
+		Warmup:              300,
+		MaxRestarts:         3,
+		RestartWindow:       time.Hour,
+	}
+	if c.BotRunner != want {
+		t.Errorf("BotRunner = %+v, want %+v", c.BotRunner, want)
+	}
+	js, err := json.Marshal(c.Bots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON := `[{"balance":10000,"name":"demo-sma-btc","params":{"fast":10,"slow":30},"strategy":"sma_cross","symbol":"BTCUSDT","timeframe":"1m"},` +
+		`{"balance":10000,"name":"demo-rsi-eth","stop_loss":0.01,"strategy":"rsi","symbol":"ETHUSDT","take_profit":0.02,"timeframe":"5m"}]`
+	if string(js) != wantJSON {
+		t.Errorf("Bots JSON =\n%s\nwant\n%s", js, wantJSON)
+	}
+	// Loading with no file gives the same.
+	t.Chdir(t.TempDir())
+	got, err := config.Load(config.Options{Env: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.BotRunner != want || got.BotsPath() != filepath.Join("data", "bots") {
+		t.Errorf("loaded BotRunner = %+v, BotsPath = %q", got.BotRunner, got.BotsPath())
+	}
+	if js2, _ := json.Marshal(got.Bots); string(js2) != wantJSON {
+		t.Errorf("loaded Bots JSON =\n%s\nwant\n%s", js2, wantJSON)
 	}
 }
 
@@ -180,6 +252,69 @@ ui:
 				c.Sim = config.SimConfig{Seed: -7, Speed: 2.5, TradeRate: 100, BookLevels: 500, BookInterval: time.Millisecond}
 				c.Storage = config.StorageConfig{BatchSize: 1, FlushInterval: time.Minute, ReadPool: 64}
 				c.UI = config.UIConfig{FPS: 60, Timeframe: market.TF15m, TapeSize: 10, ChartCandles: 5000, FlowWindow: 5 * time.Second}
+			},
+		},
+		{
+			name: "file overrides bot_runner, bots_dir and bots",
+			file: `
+bots_dir: /srv/bots
+bot_runner:
+  heartbeat: 100ms
+  stall_after: 10m
+  performance_interval: 1h
+  max_open_positions: 1000
+  warmup: 0
+  max_restarts: 100
+  restart_window: 24h
+bots:
+  - name: a
+    strategy: macd
+    symbol: SOLUSDT
+    timeframe: 15m
+`,
+			want: func(c *config.Config) {
+				c.BotsDir = "/srv/bots"
+				c.BotRunner = config.BotRunnerConfig{
+					Heartbeat:           100 * time.Millisecond,
+					StallAfter:          10 * time.Minute,
+					PerformanceInterval: time.Hour,
+					MaxOpenPositions:    1000,
+					Warmup:              0,
+					MaxRestarts:         100,
+					RestartWindow:       24 * time.Hour,
+				}
+				c.Bots = []map[string]any{{"name": "a", "strategy": "macd", "symbol": "SOLUSDT", "timeframe": "15m"}}
+			},
+		},
+		{
+			name: "file with no bots",
+			file: "bots: []\n",
+			want: func(c *config.Config) { c.Bots = []map[string]any{} },
+		},
+		{
+			name: "file bots key with no value keeps the demo bots",
+			file: "bots:\nbot_runner:\n  warmup:\n",
+			want: func(c *config.Config) {},
+		},
+		{
+			name: "env overrides bot_runner",
+			env: []string{
+				"TRADECONSOLE_BOT_RUNNER_HEARTBEAT=2s",
+				"TRADECONSOLE_BOT_RUNNER_MAX_OPEN_POSITIONS=5",
+				"TRADECONSOLE_BOTS_DIR=/etc/tc/bots",
+			},
+			want: func(c *config.Config) {
+				c.BotRunner.Heartbeat = 2 * time.Second
+				c.BotRunner.MaxOpenPositions = 5
+				c.BotsDir = "/etc/tc/bots"
+			},
+		},
+		{
+			name: "set overrides bot_runner",
+			set:  map[string]string{"bot_runner.restart_window": "30m", "bot_runner.warmup": "50"},
+			want: func(c *config.Config) {
+				c.BotRunner.RestartWindow = 30 * time.Minute
+				c.BotRunner.Warmup = 50
 			},
 		},
 		{
@@ -273,7 +408,7 @@ ui:
 			}
 			want := config.Default()
 			tt.want(&want)
-			if !reflect.DeepEqual(got, want) {
+			if !sameConfig(t, got, want) {
 				t.Fatalf("got  %+v\nwant %+v", got, want)
 			}
 		})
@@ -368,6 +503,36 @@ func TestProblems(t *testing.T) {
 			want: config.Problem{Key: "sim", Value: "fast", Reason: "must be a section holding seed, speed", Source: "file"}},
 		{name: "list item not a symbol", file: "symbols: [[BTCUSDT]]\n",
 			want: config.Problem{Key: "symbols[0]", Value: "[BTCUSDT]", Reason: "must be a single symbol", Source: "file"}},
+		{name: "stall_after not above heartbeat", file: "bot_runner: {heartbeat: 5s, stall_after: 5s}\n",
+			want: config.Problem{Key: "bot_runner.stall_after", Value: "5s", Reason: "must be greater than bot_runner.heartbeat (5s)", Source: "file"}},
+		{name: "heartbeat from env not below default stall_after", env: []string{"TRADECONSOLE_BOT_RUNNER_HEARTBEAT=20s"},
+			want: config.Problem{Key: "bot_runner.heartbeat", Value: "20s", Reason: "must be less than bot_runner.stall_after (15s)", Source: "env TRADECONSOLE_BOT_RUNNER_HEARTBEAT"}},
+		{name: "heartbeat out of range", file: "bot_runner: {heartbeat: 50ms}\n",
+			want: config.Problem{Key: "bot_runner.heartbeat", Value: "50ms", Reason: "must be from 100ms to 1m", Source: "file"}},
+		{name: "restart window out of range", set: map[string]string{"bot_runner.restart_window": "25h"},
+			want: config.Problem{Key: "bot_runner.restart_window", Value: "25h", Reason: "must be from 1m to 24h", Source: "command line"}},
+		{name: "max restarts out of range", file: "bot_runner: {max_restarts: 101}\n",
+			want: config.Problem{Key: "bot_runner.max_restarts", Value: "101", Reason: "from 0 to 100", Source: "file"}},
+		{name: "warmup negative", file: "bot_runner: {warmup: -1}\n",
+			want: config.Problem{Key: "bot_runner.warmup", Value: "-1", Reason: "from 0 to 5000", Source: "file"}},
+		{name: "unknown bot_runner key", file: "bot_runner: {heartbeats: 1s}\n",
+			want: config.Problem{Key: "bot_runner.heartbeats", Value: "1s", Reason: "did you mean bot_runner.heartbeat?", Source: "file"}},
+		{name: "bots a scalar", file: "bots: demo\n",
+			want: config.Problem{Key: "bots", Value: "demo", Reason: "must be a list of bot definitions", Source: "file"}},
+		{name: "bots a mapping", file: "bots:\n  demo: {strategy: rsi}\n",
+			want: config.Problem{Key: "bots", Reason: "must be a list of bot definitions (- name: ...), not a section of keys", Source: "file"}},
+		{name: "bots an empty mapping", file: "bots: {}\n",
+			want: config.Problem{Key: "bots", Reason: "must be a list of bot definitions", Source: "file"}},
+		{name: "bot name not text", file: "bots: [{name: [a]}]\n",
+			want: config.Problem{Key: "bots[0].name", Value: "[a]", Reason: "must be text", Source: "file"}},
+		{name: "bot name blank", file: "bots: [{name: ' '}]\n",
+			want: config.Problem{Key: "bots[0].name", Value: " ", Reason: "must not be empty", Source: "file"}},
+		{name: "bot value not finite", file: "bots: [{name: a, params: {x: .inf}}]\n",
+			want: config.Problem{Key: "bots[0].params.x", Value: "+Inf", Reason: "must be a finite number", Source: "file"}},
+		{name: "bots from env", env: []string{"TRADECONSOLE_BOTS=[{name: a}]"},
+			want: config.Problem{Key: "bots", Reason: "set bots in the config file or in bots_dir, not in the environment", Source: "env TRADECONSOLE_BOTS"}},
+		{name: "bots from the command line", set: map[string]string{"bots": "a"},
+			want: config.Problem{Key: "bots", Reason: "set bots in the config file or in bots_dir, not on the command line", Source: "command line"}},
 		{name: "unknown env var", env: []string{"TRADECONSOLE_SIM_SPED=5"},
 			want: config.Problem{Key: "TRADECONSOLE_SIM_SPED", Reason: "unknown environment variable: it names no config key; did you mean TRADECONSOLE_SIM_SPEED?"}},
 		{name: "unknown env var hides its value", env: []string{"TRADECONSOLE_BYBIT_SECRET=hunter2"},
@@ -558,6 +723,13 @@ func TestPaths(t *testing.T) {
 	if got := c.LogPath(); got != "/var/log/tc.log" {
 		t.Errorf("LogPath with log.file = %q", got)
 	}
+	if got, want := c.BotsPath(), filepath.Join(c.DataDir, "bots"); got != want {
+		t.Errorf("BotsPath = %q, want %q", got, want)
+	}
+	c.BotsDir = "/etc/tc/bots"
+	if got := c.BotsPath(); got != "/etc/tc/bots" {
+		t.Errorf("BotsPath with bots_dir = %q", got)
+	}
 	if err := c.EnsureDataDir(); err != nil {
 		t.Fatal(err)
 	}
@@ -590,7 +762,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	for _, k := range config.Keys() {
 		_, err := config.Load(config.Options{File: writeFile(t, "c.yaml", ""), Env: []string{config.EnvName(k) + "=@@"}})
 		var ve *config.ValidationError
-		if k == "log.file" || k == "data_dir" || k == "replay.file" { // any text is a valid path
+		if k == "log.file" || k == "data_dir" || k == "replay.file" || k == "bots_dir" { // any text is a valid path
 			if err != nil {
 				t.Errorf("%s from env: %v", k, err)
 			}
@@ -635,6 +807,9 @@ func FuzzLoadFile(f *testing.F) {
 		"storage: {batch_size: -99999999999999999999}", "candle_grace: 99999999999h",
 		"data_dir: {a: {b: c}}", "log: {level: null, file: 7}", "\t", "\"", "key: 'unterminated",
 		"sim.speed: 3", "SIM: {SPEED: 2}", "ui: {timeframe: [1m]}", "exchange: !!binary aGVsbG8=",
+		"bots: [~, 1, [a], {name: a}, {name: a}, {name: {b: c}}]", "bots: [{name: a, params: {1: .nan, [x]: y}}]",
+		"bots: {}", "bots: [{}]", "bots: [{name: a, p: &y [*y]}]", "bot_runner: {heartbeat: 1m, stall_after: 1s}",
+		"bots: [{name: a, when: 2024-01-01T00:00:00Z, bin: !!binary aGVsbG8=}]",
 	} {
 		f.Add(s)
 	}
@@ -648,4 +823,102 @@ func FuzzLoadFile(f *testing.F) {
 			t.Fatalf("error is not a usage error: %v", err)
 		}
 	})
+}
+
+func TestBotsProblemsReportedAtOnce(t *testing.T) {
+	path := writeFile(t, "bots.yaml", `bots:
+  - name: x
+    strategy: rsi
+  - [not, a, mapping]
+  - strategy: macd
+  - name: x
+    strategy: sma_cross
+bot_runner:
+  heartbeat: 10s
+  stall_after: 10s
+`)
+	_, err := config.Load(config.Options{File: path, Env: noEnv})
+	var ve *config.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("Load error = %v, want *ValidationError", err)
+	}
+	want := strings.Join([]string{
+		`config: bots[1] = "[not, a, mapping]": must be a bot definition, a mapping like {name: ..., strategy: ...} (file ` + path + `)`,
+		`config: bots[2].name: missing (file ` + path + `)`,
+		`config: bots[3].name = "x": duplicate of bots[0] (file ` + path + `)`,
+		`config: bot_runner.stall_after = "10s": must be greater than bot_runner.heartbeat (10s), or every bot would count as stalled (file ` + path + `)`,
+	}, "\n")
+	if err.Error() != want {
+		t.Fatalf("error:\n%s\nwant:\n%s", err, want)
+	}
+	if len(ve.Problems) != 4 {
+		t.Fatalf("got %d problems, want 4", len(ve.Problems))
+	}
+}
+
+func TestBotsValuesAreJSONFriendly(t *testing.T) {
+	for name, content := range map[string]string{
+		"c.yaml": `bots:
+  - name: nested
+    strategy: sma_cross
+    params:
+      fast: 5
+      slow: 20.5
+      deep: {list: [1, {k: v}], flag: true}
+    allow_short: true
+    timeout: 4h
+  - name: second
+`,
+		"c.json": `{"bots": [{"name": "nested", "strategy": "sma_cross",
+  "params": {"fast": 5, "slow": 20.5, "deep": {"list": [1, {"k": "v"}], "flag": true}},
+  "allow_short": true, "timeout": "4h"}, {"name": "second"}]}`,
+		"c.toml": `[[bots]]
+name = "nested"
+strategy = "sma_cross"
+allow_short = true
+timeout = "4h"
+[bots.params]
+fast = 5
+slow = 20.5
+[bots.params.deep]
+list = [1, {k = "v"}]
+flag = true
+[[bots]]
+name = "second"
+`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := config.Load(config.Options{File: writeFile(t, name, content), Env: noEnv})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Bots) != 2 || c.Bots[0]["name"] != "nested" || c.Bots[1]["name"] != "second" {
+				t.Fatalf("Bots = %#v", c.Bots)
+			}
+			params, ok := c.Bots[0]["params"].(map[string]any)
+			if !ok {
+				t.Fatalf("params is %T, want map[string]any", c.Bots[0]["params"])
+			}
+			deep, ok := params["deep"].(map[string]any)
+			if !ok {
+				t.Fatalf("params.deep is %T, want map[string]any", params["deep"])
+			}
+			list, ok := deep["list"].([]any)
+			if !ok || len(list) != 2 {
+				t.Fatalf("params.deep.list is %#v, want a []any of 2", deep["list"])
+			}
+			if _, ok := list[1].(map[string]any); !ok {
+				t.Fatalf("params.deep.list[1] is %T, want map[string]any", list[1])
+			}
+			js, err := json.Marshal(c.Bots)
+			if err != nil {
+				t.Fatalf("json.Marshal(Bots): %v", err)
+			}
+			want := `[{"allow_short":true,"name":"nested","params":{"deep":{"flag":true,"list":[1,{"k":"v"}]},"fast":5,"slow":20.5},` +
+				`"strategy":"sma_cross","timeout":"4h"},{"name":"second"}]`
+			if string(js) != want {
+				t.Fatalf("json =\n%s\nwant\n%s", js, want)
+			}
+		})
+	}
 }

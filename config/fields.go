@@ -1,8 +1,12 @@
 package config
 
 import (
+	"encoding"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +21,12 @@ type field struct {
 	key string
 	def func(*Config) any                                // raw default, as a config file would write it
 	dec func(d *decoder, c *Config, key string, raw any) // decodes raw into c, or reports problems
+	// fileOnly, when not "", makes the key a config-file key: the environment and the command
+	// line cannot set it, and this says where to set it instead ("set bots in the config file").
+	fileOnly string
+	// notSection, when not "", is the reason given for a section of keys in the file where
+	// the key's value belongs; "" gives the generic one.
+	notSection string
 }
 
 // fields is every config key, in the order config.yaml documents them.
@@ -59,6 +69,18 @@ var fields = []field{
 	intField("ui.tape_size", func(c *Config) *int { return &c.UI.TapeSize }, 10, 10000),
 	intField("ui.chart_candles", func(c *Config) *int { return &c.UI.ChartCandles }, 20, 5000),
 	durationField("ui.flow_window", func(c *Config) *time.Duration { return &c.UI.FlowWindow }, time.Second, time.Hour),
+
+	stringField("bots_dir", func(c *Config) *string { return &c.BotsDir }, false, nil),
+
+	durationField("bot_runner.heartbeat", func(c *Config) *time.Duration { return &c.BotRunner.Heartbeat }, 100*time.Millisecond, time.Minute),
+	durationField("bot_runner.stall_after", func(c *Config) *time.Duration { return &c.BotRunner.StallAfter }, time.Second, 10*time.Minute),
+	durationField("bot_runner.performance_interval", func(c *Config) *time.Duration { return &c.BotRunner.PerformanceInterval }, time.Second, time.Hour),
+	intField("bot_runner.max_open_positions", func(c *Config) *int { return &c.BotRunner.MaxOpenPositions }, 0, 1000),
+	intField("bot_runner.warmup", func(c *Config) *int { return &c.BotRunner.Warmup }, 0, 5000),
+	intField("bot_runner.max_restarts", func(c *Config) *int { return &c.BotRunner.MaxRestarts }, 0, 100),
+	durationField("bot_runner.restart_window", func(c *Config) *time.Duration { return &c.BotRunner.RestartWindow }, time.Minute, 24*time.Hour),
+
+	botsField("bots", func(c *Config) *[]map[string]any { return &c.Bots }),
 }
 
 // cvdResets are the accepted values of orderflow.cvd_reset.
@@ -379,6 +401,171 @@ func timeframesField(key string, p func(*Config) *[]market.Timeframe) field {
 			}
 		},
 	}
+}
+
+// botsField is the list of bot definitions. Their schema is the engine's; here each entry
+// must be a mapping with a non-empty text name unique in the list, and every value must be
+// one JSON can write. Entries are copied with JSON-friendly values (see Config.Bots). The
+// entries are opaque: keys below them are never config keys.
+func botsField(key string, p func(*Config) *[]map[string]any) field {
+	return field{
+		key:        key,
+		fileOnly:   "set " + key + " in the config file or in bots_dir",
+		notSection: "must be a list of bot definitions (- name: ...), not a section of keys",
+		def: func(c *Config) any {
+			out := make([]any, len(*p(c)))
+			for i, b := range *p(c) {
+				out[i] = jsonValue(b, "", nil)
+			}
+			return out
+		},
+		dec: func(d *decoder, c *Config, key string, raw any) {
+			if raw == nil {
+				*p(c) = nil
+				return
+			}
+			rv := reflect.ValueOf(raw)
+			if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+				d.add(key, render(raw), "must be a list of bot definitions (- name: ...)")
+				return
+			}
+			out := make([]map[string]any, 0, rv.Len())
+			seen := map[string]int{}
+			bad := false
+			for i := range rv.Len() {
+				ekey := fmt.Sprintf("%s[%d]", key, i)
+				item := rv.Index(i).Interface()
+				var m map[string]any
+				if item != nil && reflect.ValueOf(item).Kind() == reflect.Map {
+					m, _ = jsonValue(item, ekey, func(k, v, reason string) {
+						d.add(k, v, reason)
+						bad = true
+					}).(map[string]any)
+				}
+				if m == nil {
+					d.add(ekey, render(item), "must be a bot definition, a mapping like {name: ..., strategy: ...}")
+					bad = true
+					continue
+				}
+				nkey := ekey + ".name"
+				var name string
+				switch n := m["name"].(type) {
+				case nil:
+					d.add(nkey, "", "missing")
+				case string:
+					if strings.TrimSpace(n) == "" {
+						d.add(nkey, n, "must not be empty")
+					} else if j, dup := seen[n]; dup {
+						d.add(nkey, n, fmt.Sprintf("duplicate of %s[%d]", key, j))
+					} else {
+						seen[n] = i
+						name = n
+					}
+				default:
+					d.add(nkey, render(n), "must be text (quote it)")
+				}
+				if name == "" {
+					bad = true
+					continue
+				}
+				out = append(out, m)
+			}
+			if !bad {
+				*p(c) = out
+			}
+		},
+	}
+}
+
+// jsonValue copies raw with values encoding/json can marshal: maps become map[string]any
+// (keys as text), lists []any, integers int (int64/uint64 when too big for int), other
+// numbers float64. path names raw in problems ("bots[0].params.fast"); bad, when not nil,
+// is told of values JSON cannot hold (non-finite numbers, channels, funcs…), which come back
+// as nil.
+func jsonValue(raw any, path string, bad func(key, value, reason string)) any {
+	report := func(value, reason string) any {
+		if bad != nil {
+			bad(path, value, reason)
+		}
+		return nil
+	}
+	switch v := raw.(type) {
+	case nil, bool, string, int:
+		return v
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return report(render(v), "must be a finite number")
+		}
+		return v
+	case float32:
+		return jsonValue(float64(v), path, bad)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			out[k] = jsonValue(v[k], path+"."+k, bad)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = jsonValue(e, fmt.Sprintf("%s[%d]", path, i), bad)
+		}
+		return out
+	case time.Time, json.Marshaler, encoding.TextMarshaler:
+		if _, err := json.Marshal(v); err != nil {
+			return report(render(v), "cannot be written as JSON: "+err.Error())
+		}
+		return v
+	}
+	rv := reflect.ValueOf(raw)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n := rv.Int()
+		if n >= math.MinInt && n <= math.MaxInt {
+			return int(n)
+		}
+		return n
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		n := rv.Uint()
+		if n <= math.MaxInt {
+			return int(n)
+		}
+		return n
+	case reflect.Float32, reflect.Float64:
+		return jsonValue(rv.Float(), path, bad)
+	case reflect.Bool:
+		return rv.Bool()
+	case reflect.String:
+		return rv.String()
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range rv.Len() {
+			out[i] = jsonValue(rv.Index(i).Interface(), fmt.Sprintf("%s[%d]", path, i), bad)
+		}
+		return out
+	case reflect.Map:
+		out := make(map[string]any, rv.Len())
+		keys := rv.MapKeys()
+		names := make([]string, len(keys))
+		for i, k := range keys {
+			names[i] = render(k.Interface())
+		}
+		order := make([]int, len(keys))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+		for _, i := range order {
+			out[names[i]] = jsonValue(rv.MapIndex(keys[i]).Interface(), path+"."+names[i], bad)
+		}
+		return out
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil
+		}
+		return jsonValue(rv.Elem().Interface(), path, bad)
+	}
+	return report(render(raw), "is not a value a config file can hold")
 }
 
 // reasonOf drops the value a market error repeats (`symbol "X": …`), since Problem shows it.

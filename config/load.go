@@ -83,6 +83,10 @@ func Load(opt Options) (Config, error) {
 			problems = append(problems, Problem{Key: name, Reason: reason})
 			continue
 		}
+		if only := fields[fieldIndex[key]].fileOnly; only != "" {
+			problems = append(problems, Problem{Key: key, Reason: only + ", not in the environment", Source: "env " + name})
+			continue
+		}
 		v.Set(key, val)
 		sources[key] = "env " + name
 	}
@@ -92,6 +96,10 @@ func Load(opt Options) (Config, error) {
 		key := strings.ToLower(strings.TrimSpace(k))
 		if _, known := fieldIndex[key]; !known {
 			problems = append(problems, Problem{Key: k, Value: opt.Set[k], Reason: unknownKeyReason(key), Source: "command line"})
+			continue
+		}
+		if only := fields[fieldIndex[key]].fileOnly; only != "" {
+			problems = append(problems, Problem{Key: k, Reason: only + ", not on the command line", Source: "command line"})
 			continue
 		}
 		v.Set(key, opt.Set[k])
@@ -111,6 +119,16 @@ func Load(opt Options) (Config, error) {
 	}
 	if !d.failed["exchange"] && !d.failed["replay.file"] && c.Exchange == "replay" && strings.TrimSpace(c.Replay.File) == "" {
 		d.add("replay.file", "", "is required with exchange replay: name an order-flow file (--replay-file FILE)")
+	}
+	if !d.failed["bot_runner.heartbeat"] && !d.failed["bot_runner.stall_after"] && c.BotRunner.StallAfter <= c.BotRunner.Heartbeat {
+		// Name the key the user set (stall_after when both or neither were), the other in the reason.
+		if sources["bot_runner.stall_after"] == "" && sources["bot_runner.heartbeat"] != "" {
+			d.add("bot_runner.heartbeat", fmtDuration(c.BotRunner.Heartbeat),
+				"must be less than bot_runner.stall_after ("+fmtDuration(c.BotRunner.StallAfter)+"), the silence after which a bot counts as stalled")
+		} else {
+			d.add("bot_runner.stall_after", fmtDuration(c.BotRunner.StallAfter),
+				"must be greater than bot_runner.heartbeat ("+fmtDuration(c.BotRunner.Heartbeat)+"), or every bot would count as stalled")
+		}
 	}
 	problems = append(problems, d.problems...)
 
@@ -174,13 +192,30 @@ func readFile(path string, explicit bool) (map[string]any, []Problem, error) {
 		if leaf := knownPrefix(k); leaf != "" {
 			if !reported[leaf] {
 				reported[leaf] = true
-				problems = append(problems, Problem{Key: leaf, Source: src, Reason: "must be a value, not a section of keys"})
+				problems = append(problems, Problem{Key: leaf, Source: src, Reason: notSectionReason(leaf)})
 			}
 			continue
 		}
 		problems = append(problems, Problem{Key: k, Value: render(val), Source: src, Reason: unknownKeyReason(k)})
 	}
+	// A key given an empty section ({}) has no leaves, so AllKeys does not list it.
+	for _, f := range fields {
+		if _, ok := leaves[f.key]; ok || reported[f.key] {
+			continue
+		}
+		if m, ok := fv.Get(f.key).(map[string]any); ok && len(m) == 0 {
+			problems = append(problems, Problem{Key: f.key, Source: src, Reason: notSectionReason(f.key)})
+		}
+	}
 	return leaves, problems, nil
+}
+
+// notSectionReason is the problem of a section of keys given where key's value belongs.
+func notSectionReason(key string) string {
+	if r := fields[fieldIndex[key]].notSection; r != "" {
+		return r
+	}
+	return "must be a value, not a section of keys"
 }
 
 var lineRE = regexp.MustCompile(`line (\d+)`)
