@@ -36,6 +36,7 @@ type BrokerConfig struct {
 	Fee               decimal.Decimal // fee rate per side, in [0, 1); default 0.001
 	SlippageBps       float64         // adverse slippage of every fill in basis points, [0, 10000); default 0
 	PositionSize      float64         // fraction of equity staked per entry, (0, 1]; default 1
+	MaxPosition       float64         // most cash staked per entry (notional + fee), ≥ 0; 0 = no cap
 	ScaleByConfidence bool            // stake × (low 1/3, medium 2/3, high 1) of the entry signal's confidence
 	TakeProfit        float64         // fraction of the entry price, ≥ 0; 0 = off
 	StopLoss          float64         // fraction of the entry price, [0, 1); 0 = off
@@ -70,6 +71,9 @@ func (c BrokerConfig) Validate() error {
 	}
 	if !finite(c.PositionSize) || c.PositionSize < 0 || c.PositionSize > 1 {
 		bad("position size %v must be a fraction of equity in (0, 1]", c.PositionSize)
+	}
+	if !finite(c.MaxPosition) || c.MaxPosition < 0 {
+		bad("max position %v must be an amount of quote currency ≥ 0 (0 = no cap)", c.MaxPosition)
 	}
 	if !finite(c.TakeProfit) || c.TakeProfit < 0 {
 		bad("take-profit %v must be a fraction of the entry price ≥ 0 (0 = off)", c.TakeProfit)
@@ -150,7 +154,7 @@ type Trade struct {
 //     recomputed from a budget reduced by twice the excess plus 2·10⁻⁸; after 3 such retries
 //     the entry is skipped — never seen in practice).
 //   - Stake S = equity × PositionSize (× confidence factor when ScaleByConfidence: low 1/3,
-//     medium 2/3, high 1), truncated to 8 places. Entries happen only when flat (a reversal
+//     medium 2/3, high 1), truncated to 8 places, and at most MaxPosition when that is set. Entries happen only when flat (a reversal
 //     closes first), so equity at the fill price is the cash then. A stake or quantity of zero
 //     (e.g. equity ≤ 0) skips the entry.
 //   - Long: open: cash −= notional + fee. Close at P₂: cash += notional₂ − fee₂.
@@ -205,6 +209,7 @@ type Broker struct {
 	slUp     decimal.Decimal // 1 + StopLoss
 	slDown   decimal.Decimal // 1 − StopLoss
 	timeout  int64           // ms
+	maxStake decimal.Decimal // MaxPosition truncated to MoneyScale; zero = no cap
 
 	cash     decimal.Decimal
 	fees     decimal.Decimal
@@ -253,6 +258,7 @@ func NewBroker(cfg BrokerConfig, tf market.Timeframe) (*Broker, error) {
 	}
 	one := decimal.One
 	b.size = dec(cfg.PositionSize)
+	b.maxStake = dec(cfg.MaxPosition).Trunc(MoneyScale)
 	bps, e1 := dec(cfg.SlippageBps).Quo(decimal.MustNew(10000, 0))
 	b.slipUp, _ = one.Add(bps)
 	b.slipDown, _ = one.Sub(bps)
@@ -355,7 +361,7 @@ func (b *Broker) OnCandle(c market.Candle) ([]Fill, error) {
 
 	if act := b.pending; act != strategies.Hold {
 		b.pending = strategies.Hold
-		fills, err = b.execute(fills, act, b.pendingConf, openT, c.Open)
+		fills, err = b.execute(fills, act, b.pendingConf, openT, b.atPrice(c.Open))
 		if err != nil {
 			return fills, err
 		}
@@ -368,23 +374,23 @@ func (b *Broker) OnCandle(c market.Candle) ([]Fill, error) {
 	long := b.pos.Side == strategies.Long
 	switch {
 	case b.slF > 0 && ((long && c.Open <= b.slF) || (!long && c.Open >= b.slF)):
-		return b.closeAtFloat(fills, openT, c.Open, ReasonStopLoss)
+		return b.closeAt(fills, openT, b.atPrice(c.Open), ReasonStopLoss)
 	case b.tpF > 0 && ((long && c.Open >= b.tpF) || (!long && c.Open <= b.tpF)):
-		return b.closeAtFloat(fills, openT, c.Open, ReasonTakeProfit)
+		return b.closeAt(fills, openT, b.atPrice(c.Open), ReasonTakeProfit)
 	}
 	b.exposed++
 
 	// Within the candle: stop-loss first.
 	switch {
 	case b.slF > 0 && ((long && c.Low <= b.slF) || (!long && c.High >= b.slF)):
-		return b.closeAt(fills, c.Time, b.pos.StopLoss, ReasonStopLoss)
+		return b.closeAt(fills, c.Time, b.atLevel(b.pos.StopLoss), ReasonStopLoss)
 	case b.tpF > 0 && ((long && c.High >= b.tpF) || (!long && c.Low <= b.tpF)):
-		return b.closeAt(fills, c.Time, b.pos.TakeProfit, ReasonTakeProfit)
+		return b.closeAt(fills, c.Time, b.atLevel(b.pos.TakeProfit), ReasonTakeProfit)
 	}
 
 	// Timeout at the close.
 	if b.pos.Deadline != 0 && c.Time >= b.pos.Deadline {
-		return b.closeAtFloat(fills, c.Time, c.Close, ReasonTimeout)
+		return b.closeAt(fills, c.Time, b.atPrice(c.Close), ReasonTimeout)
 	}
 	return fills, nil
 }
@@ -399,7 +405,7 @@ func (b *Broker) Finish(last market.Candle) ([]Fill, error) {
 	if !positive(last.Close) {
 		return nil, fmt.Errorf("broker: end of data at %d: close %v is not a positive finite price", last.Time, last.Close)
 	}
-	return b.closeAtFloat(nil, last.Time, last.Close, ReasonEndOfData)
+	return b.closeAt(nil, last.Time, b.atPrice(last.Close), ReasonEndOfData)
 }
 
 func positive(x float64) bool { return x > 0 && !math.IsInf(x, 1) }
@@ -418,7 +424,7 @@ func (b *Broker) checkCandle(c market.Candle) error {
 }
 
 // execute carries out a decision at the open of the candle starting at t.
-func (b *Broker) execute(fills []Fill, act strategies.Action, conf strategies.Confidence, t int64, open float64) ([]Fill, error) {
+func (b *Broker) execute(fills []Fill, act strategies.Action, conf strategies.Confidence, t int64, px pricer) ([]Fill, error) {
 	var err error
 	side := strategies.Flat
 	if b.hasPos {
@@ -427,17 +433,17 @@ func (b *Broker) execute(fills []Fill, act strategies.Action, conf strategies.Co
 	switch act {
 	case strategies.Exit:
 		if side != strategies.Flat {
-			return b.closeAtFloat(fills, t, open, ReasonSignal)
+			return b.closeAt(fills, t, px, ReasonSignal)
 		}
 	case strategies.EnterLong:
 		switch side {
 		case strategies.Short:
-			if fills, err = b.closeAtFloat(fills, t, open, ReasonReverse); err != nil {
+			if fills, err = b.closeAt(fills, t, px, ReasonReverse); err != nil {
 				return fills, err
 			}
 			fallthrough
 		case strategies.Flat:
-			return b.open(fills, strategies.Long, conf, t, open)
+			return b.open(fills, strategies.Long, conf, t, px)
 		}
 	case strategies.EnterShort:
 		switch side {
@@ -446,15 +452,15 @@ func (b *Broker) execute(fills []Fill, act strategies.Action, conf strategies.Co
 			if b.cfg.AllowShort {
 				reason = ReasonReverse
 			}
-			if fills, err = b.closeAtFloat(fills, t, open, reason); err != nil {
+			if fills, err = b.closeAt(fills, t, px, reason); err != nil {
 				return fills, err
 			}
 			if b.cfg.AllowShort {
-				return b.open(fills, strategies.Short, conf, t, open)
+				return b.open(fills, strategies.Short, conf, t, px)
 			}
 		case strategies.Flat:
 			if b.cfg.AllowShort {
-				return b.open(fills, strategies.Short, conf, t, open)
+				return b.open(fills, strategies.Short, conf, t, px)
 			}
 		}
 	}
@@ -469,18 +475,11 @@ func (b *Broker) slipped(p decimal.Decimal, buy bool) (decimal.Decimal, error) {
 	return p.Mul(b.slipDown)
 }
 
-func (b *Broker) open(fills []Fill, side strategies.Direction, conf strategies.Confidence, t int64, raw float64) ([]Fill, error) {
+func (b *Broker) open(fills []Fill, side strategies.Direction, conf strategies.Confidence, t int64, px pricer) ([]Fill, error) {
 	fail := func(err error) ([]Fill, error) {
 		return fills, fmt.Errorf("broker: open %s at %d: %w", side, t, err)
 	}
-	p, err := decimal.NewFromFloat64(raw)
-	if err != nil {
-		return fail(err)
-	}
 	buy := side == strategies.Long
-	if p, err = b.slipped(p, buy); err != nil {
-		return fail(err)
-	}
 	stake, err := b.cash.Mul(b.size)
 	if err != nil {
 		return fail(err)
@@ -503,8 +502,15 @@ func (b *Broker) open(fills []Fill, side strategies.Direction, conf strategies.C
 		}
 	}
 	stake = stake.Trunc(MoneyScale)
+	if b.maxStake.IsPos() && stake.Cmp(b.maxStake) > 0 {
+		stake = b.maxStake
+	}
 	if !stake.IsPos() {
 		return fills, nil
+	}
+	p, err := px(buy, 0, toFloat(stake))
+	if err != nil {
+		return fail(err)
 	}
 	unit, err := p.Mul(b.feeUp) // cost of one unit, fee included
 	if err != nil {
@@ -591,23 +597,15 @@ func (b *Broker) notionalFee(q, p decimal.Decimal) (notional, fee decimal.Decima
 	return
 }
 
-// closeAtFloat closes at a raw float price (an open or a close), slippage applied.
-func (b *Broker) closeAtFloat(fills []Fill, t int64, raw float64, reason string) ([]Fill, error) {
-	p, err := decimal.NewFromFloat64(raw)
-	if err != nil {
-		return fills, fmt.Errorf("broker: close at %d: %w", t, err)
-	}
-	return b.closeAt(fills, t, p, reason)
-}
-
-// closeAt closes the open position at the raw price p (slippage applied here).
-func (b *Broker) closeAt(fills []Fill, t int64, p decimal.Decimal, reason string) ([]Fill, error) {
+// closeAt closes the open position at the price px gives for selling (a long) or buying (a
+// short) its quantity.
+func (b *Broker) closeAt(fills []Fill, t int64, px pricer, reason string) ([]Fill, error) {
 	pos := b.pos
 	fail := func(err error) ([]Fill, error) {
 		return fills, fmt.Errorf("broker: close %s at %d (%s): %w", pos.Side, t, reason, err)
 	}
 	long := pos.Side == strategies.Long
-	p, err := b.slipped(p, !long)
+	p, err := px(!long, b.qF, 0)
 	if err != nil {
 		return fail(err)
 	}

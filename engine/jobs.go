@@ -735,6 +735,7 @@ type JobBroker struct {
 	Balance           json.Number `json:"balance,omitempty"` // starting cash; unset: 10000
 	SlippageBps       float64     `json:"slippage_bps,omitempty"`
 	PositionSize      float64     `json:"position_size,omitempty"` // fraction of equity per entry; unset: 1
+	MaxPosition       float64     `json:"max_position,omitempty"`  // most cash per entry (notional + fee); 0 no cap
 	ScaleByConfidence bool        `json:"scale_by_confidence,omitempty"`
 	TakeProfit        float64     `json:"take_profit,omitempty"` // fraction of the entry price; 0 off
 	StopLoss          float64     `json:"stop_loss,omitempty"`   // fraction of the entry price; 0 off
@@ -765,6 +766,7 @@ func (b JobBroker) Config() (BrokerConfig, error) {
 		cfg.PositionSize = b.PositionSize
 	}
 	cfg.ScaleByConfidence = b.ScaleByConfidence
+	cfg.MaxPosition = b.MaxPosition
 	cfg.TakeProfit, cfg.StopLoss = b.TakeProfit, b.StopLoss
 	if b.Timeout != "" {
 		d, err := time.ParseDuration(b.Timeout)
