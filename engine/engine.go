@@ -111,6 +111,8 @@ type Engine struct {
 	wg        sync.WaitGroup
 	jobs      *Jobs  // set by AttachJobs
 	reportDir string // where WriteJobReport writes
+	bots      *Bots  // set by AttachBots
+	botsRun   bool   // this process runs the bots (else it only lists them)
 
 	feedErr  atomic.Value  // error from Feed.Run, if any
 	feedDone chan struct{} // closed when Feed.Run has returned
@@ -150,6 +152,13 @@ func (e *Engine) Start(ctx context.Context) error {
 
 	if !e.opt.NoResume {
 		if err := e.backfill(ctx); err != nil {
+			return err
+		}
+	}
+	if e.botsRun {
+		// Restored bots warm up on the stored candles and queue every candle the feed closes
+		// from now on.
+		if err := e.bots.Start(ctx); err != nil {
 			return err
 		}
 	}
@@ -195,6 +204,14 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.stopped = true
 	cancel := e.cancel
 	e.mu.Unlock()
+	var botErr error
+	if e.botsRun {
+		// Bots first: each has committed its last step; a running bot stays running in the
+		// database and comes back at the next start.
+		if botErr = e.bots.Stop(ctx); botErr != nil {
+			e.log.Error("stopping bots", "err", botErr)
+		}
+	}
 	if cancel != nil {
 		cancel()
 	}
@@ -221,7 +238,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 		e.log.Info("engine stopped, storage flushed")
 	}
 	e.bus.Close()
-	return err
+	return errors.Join(botErr, err)
 }
 
 // FeedDone is closed once the feed has stopped: at the end of a replay, after a feed error, or
@@ -290,6 +307,9 @@ func (e *Engine) emitClosed(closed []market.Candle) {
 	}
 	e.store.UpsertCandles(closed...)
 	for _, c := range closed {
+		if e.botsRun {
+			e.bots.OnClosedCandle(c)
+		}
 		e.bus.Publish(CandleEvent{Candle: c, Closed: true})
 	}
 }

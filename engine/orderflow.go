@@ -217,6 +217,9 @@ func (e *Engine) flowBook(fs *flowState, u market.BookUpdate) {
 	if publish {
 		e.bus.Publish(OrderFlowEvent{Flow: flow})
 	}
+	if e.botsRun {
+		e.bots.OnOrderFlow(flow)
+	}
 }
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }

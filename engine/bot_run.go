@@ -1,0 +1,441 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/govalues/decimal"
+
+	"github.com/tradeconsole/tradeconsole/market"
+	"github.com/tradeconsole/tradeconsole/storage"
+	"github.com/tradeconsole/tradeconsole/strategies"
+)
+
+// Fill reasons of a bot's own exits (besides the broker's).
+const (
+	ReasonStop     = "stop"     // the bot was stopped: flattened at market
+	ReasonPanic    = "panic"    // the panic key
+	ReasonDrawdown = "drawdown" // the bot's drawdown passed its max_drawdown
+)
+
+// botState is a bot's stored state (bots.state): the broker's ledger and the bot's counters.
+type botState struct {
+	Broker BrokerState     `json:"broker"`
+	Seq    int64           `json:"seq"`    // executions recorded (the last trades.seq)
+	Trades int             `json:"trades"` // closed trades
+	Wins   int             `json:"wins"`   // closed trades with a positive net P&L
+	NetPnL decimal.Decimal `json:"net_pnl"`
+	Peak   float64         `json:"peak"` // highest equity at a candle close
+}
+
+// botLedger is a bot's broker with its stored counters: what the runner steps and what a stop
+// or the panic key flattens.
+type botLedger struct {
+	id   int64
+	plan BotPlan
+	b    *Broker
+	st   botState
+}
+
+// openLedger makes the broker of a plan and restores the stored state (none: a new ledger).
+func openLedger(id int64, pl BotPlan, state []byte) (*botLedger, error) {
+	b, err := NewBroker(pl.Broker, pl.TF)
+	if err != nil {
+		return nil, err
+	}
+	l := &botLedger{id: id, plan: pl, b: b}
+	l.st.Peak = toFloat(b.Cash())
+	if len(state) > 0 {
+		if err := json.Unmarshal(state, &l.st); err != nil {
+			return nil, fmt.Errorf("bot %s: stored state: %w", pl.Spec.Name, err)
+		}
+		if err := b.Restore(l.st.Broker); err != nil {
+			return nil, fmt.Errorf("bot %s: stored state: %w", pl.Spec.Name, err)
+		}
+	}
+	return l, nil
+}
+
+// rows numbers fills as executions and counts the trades they close. The broker's newest
+// trades are the ones closed by fills' exits, in order.
+func (l *botLedger) rows(fills []Fill) []storage.BotFill {
+	if len(fills) == 0 {
+		return nil
+	}
+	exits := 0
+	for _, f := range fills {
+		if !f.Entry {
+			exits++
+		}
+	}
+	trades := l.b.Trades()
+	closed := trades[len(trades)-exits:]
+	out := make([]storage.BotFill, 0, len(fills))
+	for _, f := range fills {
+		l.st.Seq++
+		r := storage.BotFill{BotID: l.id, Seq: l.st.Seq, Time: f.Time, Side: f.Side.String(), Price: f.Price,
+			Quantity: f.Quantity, Notional: f.Notional, Fee: f.Fee, Entry: f.Entry, Reason: f.Reason}
+		if !f.Entry {
+			t := closed[0]
+			closed = closed[1:]
+			r.PositionSide, r.EntryTime, r.EntryPrice, r.PnL, r.Fees = t.Side, t.EntryTime, t.EntryPrice, t.PnL, t.Fees
+			l.st.Trades++
+			if t.PnL.IsPos() {
+				l.st.Wins++
+			}
+			if sum, err := l.st.NetPnL.Add(t.PnL); err == nil {
+				l.st.NetPnL = sum
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// step is the transaction that records a step: signals, fills, the position and the state.
+func (l *botLedger) step(lastCandle int64, sigs []storage.BotSignal, fills []storage.BotFill) (storage.BotStep, error) {
+	l.st.Broker = l.b.State()
+	state, err := json.Marshal(l.st)
+	if err != nil {
+		return storage.BotStep{}, err
+	}
+	s := storage.BotStep{BotID: l.id, LastCandle: lastCandle, State: state, Signals: sigs, Fills: fills}
+	if p, ok := l.b.Position(); ok {
+		s.Position = &storage.BotPosition{BotID: l.id, Side: p.Side.String(), Quantity: p.Quantity, EntryPrice: p.EntryPrice,
+			EntryNotional: p.EntryNotional, EntryFee: p.EntryFee, EntryTime: p.EntryTime, TakeProfit: p.TakeProfit,
+			StopLoss: p.StopLoss, Deadline: p.Deadline}
+	} else {
+		s.ClearPosition = true
+	}
+	return s, nil
+}
+
+// snap is the immutable view of a ledger the runner publishes after each step.
+func (l *botLedger) snap(lastClose float64) *botSnap {
+	s := &botSnap{cash: toFloat(l.b.Cash()), fees: toFloat(l.b.Fees()), realized: toFloat(l.b.Realized()),
+		balance: toFloat(l.plan.Broker.Balance), trades: l.st.Trades, wins: l.st.Wins, lastClose: lastClose}
+	if p, ok := l.b.Position(); ok {
+		s.pos = &p
+	}
+	return s
+}
+
+// botSnap is a bot's ledger at its last step, for views and performance snapshots.
+type botSnap struct {
+	cash, fees, realized, balance float64
+	pos                           *Position
+	trades, wins                  int
+	lastClose                     float64
+}
+
+// value is the position's value at mark (Broker's rules, in float64).
+func (s *botSnap) value(mark float64) float64 {
+	if s.pos == nil {
+		return 0
+	}
+	q, n := toFloat(s.pos.Quantity), toFloat(s.pos.EntryNotional)
+	if s.pos.Side == strategies.Short {
+		return 2*n - q*mark
+	}
+	return q * mark
+}
+
+// unrealized is the position's P&L at mark, the entry fee and an estimated exit fee included.
+func (s *botSnap) unrealized(mark, fee float64) float64 {
+	if s.pos == nil {
+		return 0
+	}
+	q, n := toFloat(s.pos.Quantity), toFloat(s.pos.EntryNotional)
+	g := q*mark - n
+	if s.pos.Side == strategies.Short {
+		g = -g
+	}
+	return g - toFloat(s.pos.EntryFee) - q*mark*fee
+}
+
+// botRun is one bot started in this process: its queue and the Worker its supervisor runs.
+type botRun struct {
+	bs        *Bots
+	id        int64
+	name      string
+	plan      BotPlan
+	wantsFlow bool
+	paused    atomic.Bool
+	startedAt time.Time
+	sup       *Supervisor
+
+	qmu     sync.Mutex
+	queue   []market.Candle
+	dropped int64
+	flow    *OrderFlow
+	wake    chan struct{}
+
+	snap    atomic.Pointer[botSnap]
+	stepped atomic.Int64 // stamp of the last closed candle handled (traded or skipped)
+}
+
+func newBotRun(bs *Bots, id int64, pl BotPlan, paused bool) *botRun {
+	r := &botRun{bs: bs, id: id, name: pl.Spec.Name, plan: pl, wake: make(chan struct{}, 1)}
+	r.paused.Store(paused)
+	return r
+}
+
+// loadSnapshot publishes the stored ledger before the first step.
+func (r *botRun) loadSnapshot(row storage.Bot) {
+	if l, err := openLedger(r.id, r.plan, row.State); err == nil {
+		r.snap.Store(l.snap(0))
+	}
+}
+
+func (r *botRun) push(c market.Candle, limit int) {
+	r.qmu.Lock()
+	if len(r.queue) >= limit {
+		r.queue = r.queue[1:]
+		r.dropped++
+	}
+	r.queue = append(r.queue, c)
+	r.qmu.Unlock()
+	r.signal()
+}
+
+func (r *botRun) pushFlow(f OrderFlow) {
+	r.qmu.Lock()
+	r.flow = &f
+	r.qmu.Unlock()
+	r.signal()
+}
+
+func (r *botRun) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *botRun) take() ([]market.Candle, *OrderFlow, int64) {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	q, f, d := r.queue, r.flow, r.dropped
+	r.queue, r.flow, r.dropped = nil, nil, 0
+	return q, f, d
+}
+
+// Run is the bot's Worker: restore the ledger from the database, warm the strategy on stored
+// candles, then step every closed candle (and the newest order flow) until ctx is done.
+func (r *botRun) Run(ctx context.Context, beat func()) error {
+	bs := r.bs
+	row, err := bs.store.GetBot(ctx, r.id)
+	if err != nil {
+		return err
+	}
+	l, err := openLedger(r.id, r.plan, row.State)
+	if err != nil {
+		return err
+	}
+	inst, err := r.plan.Strategy.New(r.plan.Values)
+	if err != nil {
+		return err
+	}
+	sym, tf := market.Symbol(r.plan.Spec.Symbol), r.plan.TF
+	last := l.b.State().LastTime
+	// Candles already queued are traded live; only those before them warm the strategy.
+	r.qmu.Lock()
+	warmBefore := int64(1<<63 - 1)
+	if len(r.queue) > 0 {
+		warmBefore = r.queue[0].Time
+	}
+	r.qmu.Unlock()
+	if bs.opt.Warmup > 0 {
+		cs, err := bs.mkt.Candles(ctx, sym, tf, bs.opt.Warmup+1)
+		if err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+		now := bs.mkt.Now().UnixMilli()
+		for _, c := range cs {
+			if c.Time > now || c.Time >= warmBefore { // the open candle, or one queued live
+				break
+			}
+			inst.Step(c)
+			last = max(last, c.Time)
+		}
+	}
+	if st := l.b.State(); st.Pending != strategies.Hold && st.LastTime < last {
+		// The decision was made before the bot went down; its open has passed.
+		st.Pending = strategies.Hold
+		_ = l.b.Restore(st)
+		bs.log.Info("a decision waiting for its fill was dropped: the bot was down", "bot", r.name)
+	}
+	r.snap.Store(l.snap(0))
+	beat()
+	bs.publishView(r.id)
+
+	t := bs.opt.Clock.NewTimer(bs.opt.Heartbeat)
+	defer func() { t.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C():
+			beat()
+			t = bs.opt.Clock.NewTimer(bs.opt.Heartbeat)
+		case <-r.wake:
+			cs, f, dropped := r.take()
+			if dropped > 0 {
+				bs.log.Warn("bot fell behind; oldest candles dropped", "bot", r.name, "dropped", dropped)
+			}
+			for _, c := range cs {
+				if c.Time <= last {
+					r.stepped.Store(max(r.stepped.Load(), c.Time))
+					continue
+				}
+				last = c.Time
+				done, err := r.candle(ctx, l, inst, c)
+				if err != nil {
+					return err
+				}
+				r.stepped.Store(c.Time)
+				if done {
+					return nil
+				}
+			}
+			if f != nil {
+				if err := r.orderFlow(ctx, l, inst, *f); err != nil {
+					return err
+				}
+			}
+			beat()
+		}
+	}
+}
+
+// candle steps one closed candle: the broker first (a decision waiting for this open, TP/SL,
+// timeout), then the strategy decides on the close, then — with book fills — the decision fills
+// at once. done is true when the bot stopped itself (its drawdown limit).
+func (r *botRun) candle(ctx context.Context, l *botLedger, inst strategies.Instance, c market.Candle) (done bool, err error) {
+	fills, err := l.b.OnCandle(c)
+	if err != nil {
+		return false, err
+	}
+	sig := inst.Step(c)
+	var sigs []storage.BotSignal
+	if sig.Action != strategies.Hold {
+		act, note := r.gate(l, sig.Action)
+		sig.Action = act
+		sigs = append(sigs, signalRow(r.id, sig, note))
+		l.b.Decide(sig)
+	}
+	if r.plan.Spec.FillMode() == FillBook && l.b.Pending() != strategies.Hold {
+		if q, ok := r.bs.quote(market.Symbol(r.plan.Spec.Symbol), false); ok {
+			more, err := l.b.ExecuteNow(c.Time, q)
+			if err != nil {
+				return false, err
+			}
+			fills = append(fills, more...)
+		}
+	}
+	eq := l.b.EquityFloat(c.Close)
+	reason := ""
+	if mdd := r.plan.Spec.MaxDrawdown; mdd > 0 && l.st.Peak > 0 && (l.st.Peak-eq)/l.st.Peak > mdd {
+		reason = fmt.Sprintf("drawdown %.1f%% passed max_drawdown %.1f%%", 100*(l.st.Peak-eq)/l.st.Peak, 100*mdd)
+		q, _ := r.bs.quote(market.Symbol(r.plan.Spec.Symbol), true)
+		if q.Last == 0 {
+			q.Last = c.Close
+		}
+		more, err := l.b.Flatten(c.Time, q, ReasonDrawdown)
+		if err != nil {
+			return false, err
+		}
+		fills = append(fills, more...)
+	}
+	l.st.Peak = max(l.st.Peak, eq)
+	if len(sigs) > 0 || len(fills) > 0 || reason != "" {
+		step, err := l.step(c.Time, sigs, l.rows(fills))
+		if err != nil {
+			return false, err
+		}
+		if err := r.bs.store.SaveBotStep(ctx, step); err != nil {
+			return false, fmt.Errorf("save step: %w", err)
+		}
+	}
+	r.snap.Store(l.snap(c.Close))
+	r.bs.holds(r.id, l.b)
+	if reason != "" {
+		r.bs.log.Warn("bot stopped by its drawdown limit", "bot", r.name, "reason", reason)
+		if _, err := r.bs.store.SetBotStatus(ctx, r.id, BotStopped, reason, 0); err != nil {
+			return false, err
+		}
+		r.bs.publishView(r.id)
+		return true, nil
+	}
+	if len(sigs) > 0 || len(fills) > 0 {
+		r.bs.publishView(r.id)
+	}
+	return false, nil
+}
+
+// orderFlow steps the newest order flow (strategies that trade it).
+func (r *botRun) orderFlow(ctx context.Context, l *botLedger, inst strategies.Instance, f OrderFlow) error {
+	fs, ok := inst.(strategies.FlowStepper)
+	if !ok {
+		return nil
+	}
+	sig := fs.StepFlow(strategies.FlowPoint{Time: f.Time, OBI: f.OBI, CVD: f.CVD, BestBid: f.BestBid.Price, BestAsk: f.BestAsk.Price})
+	if sig.Action == strategies.Hold {
+		return nil
+	}
+	act, note := r.gate(l, sig.Action)
+	sig.Action = act
+	l.b.Decide(sig)
+	var fills []Fill
+	if r.plan.Spec.FillMode() == FillBook && l.b.Pending() != strategies.Hold {
+		if q, ok := r.bs.quote(f.Symbol, false); ok {
+			var err error
+			if fills, err = l.b.ExecuteNow(f.Time, q); err != nil {
+				return err
+			}
+		}
+	}
+	step, err := l.step(0, []storage.BotSignal{signalRow(r.id, sig, note)}, l.rows(fills))
+	if err != nil {
+		return err
+	}
+	if err := r.bs.store.SaveBotStep(ctx, step); err != nil {
+		return fmt.Errorf("save step: %w", err)
+	}
+	r.snap.Store(l.snap(f.Mid))
+	r.bs.holds(r.id, l.b)
+	r.bs.publishView(r.id)
+	return nil
+}
+
+// gate applies pause and the risk limit to an entry: a paused bot only exits (an entry against
+// its position becomes an exit), and a flat bot enters only while a position slot is free.
+func (r *botRun) gate(l *botLedger, act strategies.Action) (strategies.Action, string) {
+	if act != strategies.EnterLong && act != strategies.EnterShort {
+		return act, ""
+	}
+	pos, holding := l.b.Position()
+	want := strategies.Long
+	if act == strategies.EnterShort {
+		want = strategies.Short
+	}
+	if r.paused.Load() {
+		if holding && pos.Side != want {
+			return strategies.Exit, "paused: entry skipped, position closed"
+		}
+		return strategies.Hold, "paused: entry skipped"
+	}
+	if !holding && !r.bs.reserve(r.id) {
+		return strategies.Hold, fmt.Sprintf("risk: max open positions (%d) reached", r.bs.opt.MaxOpenPositions)
+	}
+	return act, ""
+}
+
+func signalRow(id int64, sig strategies.Signal, note string) storage.BotSignal {
+	return storage.BotSignal{BotID: id, Time: sig.Time, Action: sig.Action.String(), Direction: sig.Direction.String(),
+		Confidence: sig.Confidence.String(), Value: sig.Value, Note: note}
+}
