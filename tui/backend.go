@@ -71,4 +71,34 @@ type Backend interface {
 	WriteJobReport(ctx context.Context, id int64) (string, error)
 	// Strategies lists the strategies jobs can run, for the forms.
 	Strategies() []strategies.Strategy
+
+	// BotsEnabled reports whether this process runs the bots (one process per data dir does;
+	// in another one the bot methods below fail with an error saying so, and ListBots lists the
+	// stored bots).
+	BotsEnabled() bool
+	// ListBots returns every bot, by name.
+	ListBots(ctx context.Context) ([]engine.BotView, error)
+	// CreateBot checks and stores a new bot (stopped). The error names the field at fault.
+	CreateBot(ctx context.Context, spec engine.BotSpec) (engine.BotView, error)
+	// UpdateBot replaces a stopped (or failed) bot's definition; the name may not change.
+	UpdateBot(ctx context.Context, id int64, spec engine.BotSpec) (engine.BotView, error)
+	// DeleteBot deletes a stopped (or failed) bot with its signals, trades and history.
+	DeleteBot(ctx context.Context, id int64) error
+	// StartBot starts a stopped or failed bot, or resumes a paused one.
+	StartBot(ctx context.Context, id int64) error
+	// PauseBot stops a running bot's entries; it keeps managing exits (TP/SL/timeout, exit
+	// signals).
+	PauseBot(ctx context.Context, id int64) error
+	// StopBot flattens the bot's position at market, then stops it.
+	StopBot(ctx context.Context, id int64) error
+	// BotDetail is a bot with its candles, indicator lines, signals, executions and equity
+	// (reads the database: call it from a command).
+	BotDetail(ctx context.Context, id int64) (engine.BotDetail, error)
+	// Portfolio is every bot's positions, closed trades and equity together (reads the
+	// database: call it from a command).
+	Portfolio(ctx context.Context) (engine.Portfolio, error)
+	// PanicPreview lists what Panic would stop and flatten; Panic stops every bot and flattens
+	// every position.
+	PanicPreview(ctx context.Context) (engine.PanicPreview, error)
+	Panic(ctx context.Context) (engine.PanicReport, error)
 }

@@ -44,6 +44,11 @@ type candleChart struct {
 	minLabelW int
 	ts        timeserieslinechart.Model
 	lab       *chartLabels
+	// overlays are indicator lines and marks are arrows at candles (a bot's fills), both
+	// drawn over the window shown; their indexes are those of the series given to build. Set
+	// them before build.
+	overlays []chartOverlay
+	marks    []chartMark
 
 	gh, volH, base int
 	dirs           []int8 // per graph column of the last build: +1 up, -1 down
@@ -52,6 +57,23 @@ type candleChart struct {
 	originX        int    // column of the y axis in the last build
 	lines          []string
 	sb             strings.Builder
+	over           []cls // per canvas cell (y·w + x): the class of an overlay or mark drawn there; noCls none
+}
+
+// chartOverlay is an indicator line drawn over the candles: vals is aligned with the series
+// (NaN: no value yet), drawn as one rune per candle column at the value's row, on the cells
+// the candles leave blank (a candle hides the line where they cross).
+type chartOverlay struct {
+	vals []float64
+	r    rune
+	c    cls
+}
+
+// chartMark is an arrow at candle i of the series: a buy ▲ under its low, a sell ▼ over its
+// high. Marks are drawn over anything.
+type chartMark struct {
+	i   int
+	buy bool
 }
 
 const (
@@ -164,8 +186,19 @@ func (c *candleChart) build(series []market.Candle, tf market.Timeframe, scroll 
 		for _, k := range win {
 			lo, hi, maxVol = math.Min(lo, k.Low), math.Max(hi, k.High), math.Max(maxVol, k.Volume)
 		}
+		for _, o := range c.overlays { // the indicator lines stay in view
+			for k := start; k < end && k < len(o.vals); k++ {
+				if v := o.vals[k]; !math.IsNaN(v) && !math.IsInf(v, 0) {
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+				}
+			}
+		}
 		if !(hi > lo) {
 			pad := math.Max(math.Abs(hi)*1e-4, 1e-9)
+			lo, hi = lo-pad, hi+pad
+		}
+		if len(c.marks) > 0 { // a row above and below for the arrows
+			pad := (hi - lo) / float64(max(1, c.gh-c.base-2))
 			lo, hi = lo-pad, hi+pad
 		}
 		ys = (float64(c.gh-c.base) - 0.03) / (hi - lo)
@@ -231,6 +264,8 @@ func (c *candleChart) build(series []market.Candle, tf market.Timeframe, scroll 
 		}
 	}
 
+	c.drawOverlays(win, start, x0, vmin, ys)
+
 	// Last-price tag on the price axis.
 	c.lastRow = -1
 	last := win[len(win)-1].Close
@@ -272,13 +307,72 @@ var filledBody = map[rune]rune{
 	runes.LineUpDownHeavy:   '▄', // ╽ wick above, body below
 }
 
+// drawOverlays draws the indicator lines and the marks of the window series[start:] (drawn in
+// columns from x0) and records their classes for render.
+func (c *candleChart) drawOverlays(win []market.Candle, start, x0 int, vmin, ys float64) {
+	c.over = c.over[:0]
+	if len(c.overlays) == 0 && len(c.marks) == 0 {
+		return
+	}
+	for i := 0; i < c.w*c.h; i++ {
+		c.over = append(c.over, noCls)
+	}
+	cv := &c.ts.Canvas
+	bottom := c.gh - c.base - 1 // the last row of the candles
+	rowOf := func(v float64) int { return c.gh - 1 - int(math.Floor((v-vmin)*ys)) }
+	set := func(x, y int, r rune, k cls) {
+		if x < 0 || x >= c.w || y < 0 || y > bottom {
+			return
+		}
+		cv.SetCell(canvas.Point{X: x, Y: y}, canvas.NewCell(r))
+		c.over[y*c.w+x] = k
+	}
+	for _, o := range c.overlays {
+		for j := range win {
+			k := start + j
+			if k >= len(o.vals) {
+				break
+			}
+			v := o.vals[k]
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
+			}
+			x, y := x0+j, rowOf(v)
+			if y < 0 || y > bottom {
+				continue
+			}
+			if r := cv.Cell(canvas.Point{X: x, Y: y}).Rune; r != 0 && r != ' ' {
+				continue
+			}
+			set(x, y, o.r, o.c)
+		}
+	}
+	for _, m := range c.marks {
+		j := m.i - start
+		if j < 0 || j >= len(win) {
+			continue
+		}
+		if m.buy {
+			set(x0+j, min(bottom, rowOf(win[j].Low)+1), '▲', cUp)
+		} else {
+			set(x0+j, max(0, rowOf(win[j].High)-1), '▼', cDown)
+		}
+	}
+}
+
 // render turns the canvas into lines, colouring by position: candles and volume by the
 // direction of their column, axes and labels muted, the last-price tag highlighted. A colour
 // run only breaks on a non-blank cell of another class, so a line of candles costs a few
 // escape sequences, not one per cell.
 func (c *candleChart) render(st *Styles, ox int) []string {
 	ndirs := len(c.dirs)
+	over := c.over
 	return canvasLines(st, &c.ts.Canvas, c.w, c.h, &c.sb, func(x, y int) cls {
+		if len(over) > 0 {
+			if k := over[y*c.w+x]; k != noCls {
+				return k
+			}
+		}
 		switch {
 		case x < ox && y == c.lastRow:
 			return cLast

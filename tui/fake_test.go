@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -65,6 +66,33 @@ type fakeBackend struct {
 	detailCalls []int64
 	reportErr   error
 	reportCalls []int64
+
+	// Bots: the fake's bots (by name) and what the console asked of it.
+	botsOff        bool // BotsEnabled reports false
+	bots           []engine.BotView
+	nextBotID      int64
+	botCalls       []string // "start 1", "pause 2", "stop 1", "delete 4", in order
+	creates        []engine.BotSpec
+	updates        []fakeBotUpdate
+	botErr         error // StartBot, PauseBot, StopBot and DeleteBot fail with it
+	createErr      error
+	updateErr      error
+	listBotsCalls  int
+	botDetails     map[int64]engine.BotDetail
+	botDetailCalls []int64
+	portfolio      engine.Portfolio
+	portfolioErr   error
+	portfolioCalls int
+	previewCalls   int
+	panics         int
+	panicErr       error
+	panicReport    *engine.PanicReport // nil: what Panic did to the fake's bots
+}
+
+// fakeBotUpdate is one UpdateBot call.
+type fakeBotUpdate struct {
+	ID   int64
+	Spec engine.BotSpec
 }
 
 // fakeSubmit is one SubmitJob call.
@@ -421,10 +449,13 @@ type harness struct {
 	quit bool
 }
 
+// wall0 is the harness's wall clock at its start.
+var wall0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func newHarness(t testing.TB, b *fakeBackend, p termenv.Profile, w, h int) *harness {
 	m := New(b, Options{Version: "v0.1.0", Renderer: renderer(p)})
 	m.noTicks = true
-	hs := &harness{m: m, b: b, wall: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	hs := &harness{m: m, b: b, wall: wall0}
 	if tt, ok := t.(*testing.T); ok {
 		hs.t = tt
 	}
@@ -736,4 +767,285 @@ func (f *fakeBackend) submitted() []fakeSubmit {
 	return append([]fakeSubmit(nil), f.submits...)
 }
 
-func (h *harness) jobs() *jobsPane { return h.m.tabs[2].(*jobsPane) }
+func (h *harness) bots() *botsPane           { return h.m.tabs[2].(*botsPane) }
+func (h *harness) positions() *positionsPane { return h.m.tabs[3].(*positionsPane) }
+func (h *harness) jobs() *jobsPane           { return h.m.tabs[4].(*jobsPane) }
+
+// ---- bots ----
+
+// alphaPosition is the open position of the fake's running bot.
+func alphaPosition() *engine.PositionView {
+	return &engine.PositionView{BotID: 1, Bot: "alpha", Exchange: "sim", Symbol: "BTCUSDT", Side: "long", Quantity: 0.1994,
+		EntryPrice: 50123.4, EntryTime: t0.Add(-40 * time.Minute), Mark: 50300, Unrealized: 25.18, TakeProfit: 51125.87}
+}
+
+// seedBots gives the fake four bots, by name: alpha running (3h05m up on the engine clock, a
+// heartbeat 2 s before the harness's start, one restart, a long position), beta paused, delta
+// stopped, gamma failed. Their detail, the portfolio and the panic preview go with them.
+func (f *fakeBackend) seedBots() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	spec := func(name, strat, sym, tf string, params engine.ParamText) engine.BotSpec {
+		return engine.BotSpec{Name: name, Strategy: strat, Params: params, Exchange: "sim", Symbol: sym, Timeframe: tf,
+			JobBroker: engine.JobBroker{Balance: "10000", Fee: "0.001"}}
+	}
+	f.bots = []engine.BotView{
+		{ID: 1, Spec: spec("alpha", "sma_cross", "BTCUSDT", "1m", engine.ParamText{"fast": "5"}), Source: "console",
+			Status: engine.BotRunning, Worker: engine.WorkerRunning, Restarts: 1,
+			StartedAt: t0.Add(-(3*time.Hour + 5*time.Minute)), Heartbeat: wall0.Add(-2 * time.Second),
+			Balance: 10000, Equity: 10234.56, PnL: 234.56, Realized: 260.1, Fees: 24.5, Cash: 233.1, Position: alphaPosition(),
+			Trades: 12, Wins: 7},
+		{ID: 2, Spec: spec("beta", "ema_cross", "ETHUSDT", "5m", nil), Source: "config", Status: engine.BotPaused,
+			Worker: engine.WorkerRunning, StartedAt: t0.Add(-20 * time.Minute), Heartbeat: wall0.Add(-1 * time.Second),
+			Balance: 5000, Equity: 4950.25, PnL: -49.75, Fees: 3.2, Cash: 4950.25},
+		{ID: 3, Spec: spec("delta", "sma_cross", "ETHUSDT", "1m", nil), Source: "file", Status: engine.BotStopped,
+			Reason: "stopped from the console", Balance: 10000, Equity: 10000, Cash: 10000},
+		{ID: 4, Spec: spec("gamma", "rsi", "BTCUSDT", "1h", engine.ParamText{"period": "10"}), Source: "console",
+			Status: engine.BotFailed, Reason: "panic: index out of range [3] with length 3", Restarts: 3,
+			Heartbeat: wall0.Add(-5 * time.Minute), Balance: 10000, Equity: 9943.22, PnL: -56.78, Cash: 9943.22},
+	}
+	f.nextBotID = 4
+
+	// alpha's detail: its last 120 candles, two SMA lines, signals and fills.
+	cs := f.candles[seriesKey("BTCUSDT", market.TF1m)]
+	cs = append([]market.Candle(nil), cs[len(cs)-120:]...)
+	sma := func(n int) []float64 {
+		out := make([]float64, len(cs))
+		for i := range cs {
+			if i+1 < n {
+				out[i] = math.NaN()
+				continue
+			}
+			sum := 0.0
+			for _, k := range cs[i+1-n : i+1] {
+				sum += k.Close
+			}
+			out[i] = sum / float64(n)
+		}
+		return out
+	}
+	at := func(i int) time.Time { return msTime(cs[i].Start()) }
+	det := engine.BotDetail{
+		Bot: f.bots[0], Candles: cs, Plots: []string{"sma(5)", "sma(30)"}, PlotValues: [][]float64{sma(5), sma(30)},
+		Signals: []engine.BotSignalView{
+			{Time: at(110), Action: "enter_long", Direction: "long", Confidence: "high", Value: 1.5},
+			{Time: at(90), Action: "exit", Direction: "flat", Confidence: "medium"},
+			{Time: at(70), Action: "enter_long", Direction: "long", Confidence: "low", Note: "paused: entry skipped"},
+		},
+		Fills: []engine.BotFillView{
+			{Seq: 3, Time: at(111), Side: "buy", Price: 50123.4, Quantity: 0.1994, Fee: 9.99, Entry: true, Reason: "signal"},
+			{Seq: 2, Time: at(91), Side: "sell", Price: 50480.5, Quantity: 0.198, Fee: 10.0, Reason: "take_profit", PnL: 51.23},
+			{Seq: 1, Time: at(60), Side: "buy", Price: 50150.0, Quantity: 0.198, Fee: 9.93, Entry: true, Reason: "signal"},
+		},
+	}
+	f.botDetails = map[int64]engine.BotDetail{1: det}
+
+	// The book: alpha's position, 12 closed trades (7 won), equity curves.
+	f.portfolio = engine.Portfolio{Positions: []engine.PositionView{*alphaPosition()}, Realized: 203.32, Unrealized: 25.18,
+		Fees: 27.7, Wins: 7, Losses: 5, PerBot: map[string][]engine.EquityPoint{}}
+	for i := 0; i < 12; i++ {
+		var pnl float64
+		if i < 7 {
+			pnl = 30 + float64(i)
+		} else {
+			pnl = -20 - float64(i)
+		}
+		name := []string{"alpha", "beta", "gamma"}[i%3]
+		f.portfolio.Closed = append(f.portfolio.Closed, engine.ClosedTradeView{Bot: name, Symbol: "BTCUSDT", Side: "long",
+			EntryTime: t0.Add(-time.Duration(13-i) * time.Hour), EntryPrice: 50000 + float64(i)*10,
+			ExitTime: t0.Add(-time.Duration(12-i) * time.Hour), ExitPrice: 50100 + float64(i)*10, Quantity: 0.2, PnL: pnl,
+			Fees: 2, Reason: []string{"signal", "take_profit", "stop_loss"}[i%3]})
+	}
+	// Newest first, like the engine's.
+	for i, j := 0, len(f.portfolio.Closed)-1; i < j; i, j = i+1, j-1 {
+		f.portfolio.Closed[i], f.portfolio.Closed[j] = f.portfolio.Closed[j], f.portfolio.Closed[i]
+	}
+	curve := func(start, step float64) []engine.EquityPoint {
+		var pts []engine.EquityPoint
+		for i := 0; i < 100; i++ {
+			pts = append(pts, engine.EquityPoint{Time: t0.Add(-time.Duration(100-i) * 10 * time.Minute),
+				Equity: start + step*float64(i) + 20*math.Sin(float64(i)/7)})
+		}
+		return pts
+	}
+	f.portfolio.PerBot["alpha"] = curve(10000, 2.3)
+	f.portfolio.PerBot["beta"] = curve(5000, -0.5)
+	f.portfolio.PerBot["gamma"] = curve(10000, -0.6)
+	f.portfolio.Equity = curve(25000, 1.2)
+}
+
+func (f *fakeBackend) BotsEnabled() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.botsOff
+}
+
+func (f *fakeBackend) ListBots(context.Context) ([]engine.BotView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.listBotsCalls++
+	return append([]engine.BotView(nil), f.bots...), nil
+}
+
+func (f *fakeBackend) botIndex(id int64) int {
+	for i, v := range f.bots {
+		if v.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (f *fakeBackend) CreateBot(_ context.Context, spec engine.BotSpec) (engine.BotView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.creates = append(f.creates, spec)
+	if f.createErr != nil {
+		return engine.BotView{}, f.createErr
+	}
+	f.nextBotID++
+	v := engine.BotView{ID: f.nextBotID, Spec: spec, Source: "console", Status: engine.BotStopped, Balance: 10000, Equity: 10000, Cash: 10000}
+	f.bots = append(f.bots, v)
+	slices.SortFunc(f.bots, func(a, b engine.BotView) int { return strings.Compare(a.Spec.Name, b.Spec.Name) })
+	return v, nil
+}
+
+func (f *fakeBackend) UpdateBot(_ context.Context, id int64, spec engine.BotSpec) (engine.BotView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updates = append(f.updates, fakeBotUpdate{ID: id, Spec: spec})
+	if f.updateErr != nil {
+		return engine.BotView{}, f.updateErr
+	}
+	i := f.botIndex(id)
+	if i < 0 {
+		return engine.BotView{}, fmt.Errorf("bots: update %d: no such bot", id)
+	}
+	f.bots[i].Spec = spec
+	return f.bots[i], nil
+}
+
+// control records a control call and applies edit to the bot.
+func (f *fakeBackend) control(verb string, id int64, edit func(*engine.BotView)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.botCalls = append(f.botCalls, fmt.Sprintf("%s %d", verb, id))
+	if f.botErr != nil {
+		return f.botErr
+	}
+	i := f.botIndex(id)
+	if i < 0 {
+		return fmt.Errorf("bots: %s %d: no such bot", verb, id)
+	}
+	if edit == nil {
+		f.bots = slices.Delete(f.bots, i, i+1)
+		return nil
+	}
+	edit(&f.bots[i])
+	return nil
+}
+
+func (f *fakeBackend) DeleteBot(_ context.Context, id int64) error {
+	return f.control("delete", id, nil)
+}
+
+func (f *fakeBackend) StartBot(_ context.Context, id int64) error {
+	return f.control("start", id, func(v *engine.BotView) {
+		if v.Status != engine.BotPaused {
+			v.StartedAt = f.now
+		}
+		v.Status, v.Worker, v.Reason = engine.BotRunning, engine.WorkerRunning, ""
+	})
+}
+
+func (f *fakeBackend) PauseBot(_ context.Context, id int64) error {
+	return f.control("pause", id, func(v *engine.BotView) { v.Status = engine.BotPaused })
+}
+
+func (f *fakeBackend) StopBot(_ context.Context, id int64) error {
+	return f.control("stop", id, func(v *engine.BotView) {
+		v.Status, v.Worker, v.StartedAt, v.Position, v.Reason = engine.BotStopped, "", time.Time{}, nil, "stopped from the console"
+	})
+}
+
+// calls returns the control calls so far.
+func (f *fakeBackend) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.botCalls...)
+}
+
+func (f *fakeBackend) BotDetail(_ context.Context, id int64) (engine.BotDetail, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.botDetailCalls = append(f.botDetailCalls, id)
+	if d, ok := f.botDetails[id]; ok {
+		return d, nil
+	}
+	if i := f.botIndex(id); i >= 0 {
+		return engine.BotDetail{Bot: f.bots[i]}, nil
+	}
+	return engine.BotDetail{}, fmt.Errorf("bots: detail %d: no such bot", id)
+}
+
+func (f *fakeBackend) Portfolio(context.Context) (engine.Portfolio, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.portfolioCalls++
+	if f.portfolioErr != nil {
+		return engine.Portfolio{}, f.portfolioErr
+	}
+	return f.portfolio, nil
+}
+
+func (f *fakeBackend) PanicPreview(context.Context) (engine.PanicPreview, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.previewCalls++
+	var pv engine.PanicPreview
+	for _, v := range f.bots {
+		if v.Running() {
+			pv.Bots = append(pv.Bots, v)
+		}
+		if v.Position != nil {
+			pv.Positions = append(pv.Positions, *v.Position)
+		}
+	}
+	return pv, nil
+}
+
+func (f *fakeBackend) Panic(context.Context) (engine.PanicReport, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.panics++
+	if f.panicErr != nil {
+		return engine.PanicReport{}, f.panicErr
+	}
+	var r engine.PanicReport
+	for i := range f.bots {
+		v := &f.bots[i]
+		if v.Position != nil {
+			r.Flattened++
+			v.Position = nil
+		}
+		if v.Running() {
+			r.Stopped++
+			v.Status, v.Worker, v.StartedAt, v.Reason = engine.BotStopped, "", time.Time{}, "panic key"
+		}
+	}
+	if f.panicReport != nil {
+		return *f.panicReport, nil
+	}
+	return r, nil
+}
+
+// botEvent edits a stored bot (as the engine would) and returns the event announcing it.
+func (f *fakeBackend) botEvent(id int64, edit func(*engine.BotView)) engine.BotEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.botIndex(id)
+	if edit != nil {
+		edit(&f.bots[i])
+	}
+	return engine.BotEvent{Bot: f.bots[i]}
+}

@@ -364,31 +364,14 @@ func (p *jobsPane) openForm(sweep bool) {
 }
 
 func (p *jobsPane) formKey(msg tea.KeyMsg) tea.Cmd {
-	f := p.form
 	p.dirty = true
-	if f.submitting {
-		if key.Matches(msg, jobsKeys.CloseForm) {
-			p.form = nil // the submit goes on; its result lands in the list
-		}
-		return nil
-	}
-	switch {
-	case key.Matches(msg, jobsKeys.CloseForm):
-		p.form = nil
-		return nil
-	case key.Matches(msg, jobsKeys.Submit):
+	switch p.form.key(msg) {
+	case formClose:
+		p.form = nil // a submit in flight goes on; its result lands in the list
+	case formSubmit:
 		return p.submit()
-	case key.Matches(msg, jobsKeys.Enter):
-		if f.focus == len(f.fields)-1 {
-			return p.submit()
-		}
-		return f.move(1)
-	case key.Matches(msg, jobsKeys.NextField):
-		return f.move(1)
-	case key.Matches(msg, jobsKeys.PrevField):
-		return f.move(-1)
 	}
-	return f.update(msg)
+	return nil
 }
 
 // submit checks the form and submits its job from a command.

@@ -86,6 +86,11 @@ type jobForm struct {
 	focus  int
 	top    int // first visible row
 
+	bot bool // the bot form (bots_form.go)
+	// editing is the definition the bot form edits (nil: a new bot); its parameters fill the
+	// parameter fields while its strategy is chosen.
+	editing *engine.BotSpec
+
 	errLines   []string
 	submitting bool
 }
@@ -130,6 +135,10 @@ func (f *jobForm) newInput(value, placeholder string) lineInput {
 // build lays the fields out for the selected strategy. The fields other than the
 // parameters keep their values from old (nil: a new form).
 func (f *jobForm) build(old []*formField) {
+	if f.bot {
+		f.buildBot(old)
+		return
+	}
 	b := f.c.Backend
 	keep := map[fieldKey]*formField{}
 	for _, fl := range old {
@@ -165,26 +174,8 @@ func (f *jobForm) build(old []*formField) {
 	}
 	add(sf)
 
-	if s := f.strategy(); s != nil {
-		for _, p := range s.Params() {
-			def := strconv.FormatFloat(p.Default, 'f', -1, 64)
-			pf := &formField{key: fParam, label: p.Name, param: p, def: def, hint: paramHint(p)}
-			if p.Kind == strategies.Bool {
-				pf.choices = []string{"false", "true"}
-				if p.Default != 0 {
-					pf.ci, pf.def = 1, "true"
-				} else {
-					pf.def = "false"
-				}
-			} else {
-				pf.text, pf.in = true, f.newInput(def, "")
-			}
-			add(pf)
-			if f.sweep && p.Kind != strategies.Bool {
-				add(&formField{key: fSweep, label: "sweep", param: p, text: true, in: f.newInput("", "(fixed)"),
-					hint: fmt.Sprintf("sweep %s over from:to:step (e.g. %s); blank: fixed", p.Name, sweepExample(p))})
-			}
-		}
+	for _, pf := range f.paramFields(f.strategy(), nil) {
+		add(pf)
 	}
 
 	syms := make([]string, 0, len(b.Symbols()))
@@ -237,6 +228,46 @@ func (f *jobForm) build(old []*formField) {
 	f.refocus()
 }
 
+// paramFields are the fields of a strategy's parameters (none for nil), each with its
+// default or, when values names it, that text; on the sweep form each number parameter is
+// followed by its sweep range.
+func (f *jobForm) paramFields(s strategies.Strategy, values map[string]string) []*formField {
+	if s == nil {
+		return nil
+	}
+	var out []*formField
+	for _, p := range s.Params() {
+		def := strconv.FormatFloat(p.Default, 'f', -1, 64)
+		v, given := values[p.Name]
+		pf := &formField{key: fParam, label: p.Name, param: p, def: def, hint: paramHint(p)}
+		if p.Kind == strategies.Bool {
+			pf.choices = []string{"false", "true"}
+			if p.Default != 0 {
+				pf.ci, pf.def = 1, "true"
+			} else {
+				pf.def = "false"
+			}
+			if given {
+				pf.ci = 0
+				if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil && b {
+					pf.ci = 1
+				}
+			}
+		} else {
+			if !given {
+				v = def
+			}
+			pf.text, pf.in = true, f.newInput(v, "")
+		}
+		out = append(out, pf)
+		if f.sweep && p.Kind != strategies.Bool {
+			out = append(out, &formField{key: fSweep, label: "sweep", param: p, text: true, in: f.newInput("", "(fixed)"),
+				hint: fmt.Sprintf("sweep %s over from:to:step (e.g. %s); blank: fixed", p.Name, sweepExample(p))})
+		}
+	}
+	return out
+}
+
 // paramHint describes a parameter: its description, kind, range and default.
 func paramHint(p strategies.Param) string {
 	num := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
@@ -282,6 +313,45 @@ func (f *jobForm) move(d int) tea.Cmd {
 	f.focus = ((f.focus+d)%n + n) % n
 	f.refocus()
 	return nil
+}
+
+// formAction is what a key did to a form.
+type formAction uint8
+
+const (
+	formKept   formAction = iota // the form stays open (a field moved or changed)
+	formClose                    // esc: close it
+	formSubmit                   // enter on the last field, or ctrl+s: submit it
+)
+
+// key handles a key of the open form: esc closes, ctrl+s (or enter on the last field)
+// submits, tab / shift+tab / ↓ / ↑ / enter move between fields, the others edit the focused
+// field. While a submit is in flight only esc does something.
+func (f *jobForm) key(msg tea.KeyMsg) formAction {
+	if f.submitting {
+		if key.Matches(msg, jobsKeys.CloseForm) {
+			return formClose
+		}
+		return formKept
+	}
+	switch {
+	case key.Matches(msg, jobsKeys.CloseForm):
+		return formClose
+	case key.Matches(msg, jobsKeys.Submit):
+		return formSubmit
+	case key.Matches(msg, jobsKeys.Enter):
+		if f.focus == len(f.fields)-1 {
+			return formSubmit
+		}
+		f.move(1)
+	case key.Matches(msg, jobsKeys.NextField):
+		f.move(1)
+	case key.Matches(msg, jobsKeys.PrevField):
+		f.move(-1)
+	default:
+		f.update(msg)
+	}
+	return formKept
 }
 
 // update handles the other keys: ←/→ on a choice, typing in a text field.
@@ -519,7 +589,7 @@ func fieldNamed(fl *formField, line string) bool {
 	case fRankBy:
 		return strings.Contains(line, "rank-by")
 	}
-	return false
+	return botFieldNamed(fl, line)
 }
 
 // ---- rendering ----
@@ -539,6 +609,10 @@ func (f *jobForm) render(w, h int) []string {
 		title = "New parameter sweep"
 	case f.flow:
 		title = "New order-flow run (OBI and CVD per snapshot into the file's metrics table)"
+	case f.bot && f.editing != nil:
+		title = "Edit bot " + f.editing.Name + " (its name stays)"
+	case f.bot:
+		title = "New bot (it is stored stopped: s starts it)"
 	}
 	lines = append(lines, spread(st.paint(cTitle, title), st.paint(cMuted, "enter on the last field or ctrl+s: submit · esc: cancel"), w))
 

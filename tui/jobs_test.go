@@ -19,8 +19,8 @@ import (
 func openJobs(t *testing.T, b *fakeBackend, w, ht int) *harness {
 	t.Helper()
 	h := newHarness(t, b, termenv.Ascii, w, ht)
-	h.key("3")
-	h.mustContain("[3 Jobs]")
+	h.key("5")
+	h.mustContain("[5 Jobs]")
 	return h
 }
 
@@ -126,7 +126,7 @@ func TestJobsProgressEvents(t *testing.T) {
 func TestJobsEventsDuringLoad(t *testing.T) {
 	b := newFake()
 	h := newHarness(t, b, termenv.Ascii, 120, 30)
-	load := h.cmdOf(keyMsg("3")) // the re-read, not run yet
+	load := h.cmdOf(keyMsg("5")) // the re-read, not run yet
 	h.events(engine.JobEvent{Job: engine.JobView{ID: 9, Type: engine.JobTypeSweep, Status: engine.JobRunning, Progress: 0.1}})
 	h.run(load)
 	wantFields(t, row(t, h, 9, "running"), "9", "sweep", "running", "0.0s", "…", "███░░░░░░░░░░░░░░░░░░░░░░░░░░░", "10%")
@@ -170,7 +170,7 @@ func TestJobsFormDefaults(t *testing.T) {
 		h.key("tab")
 		h.mustContain("▸ fast         [10_")
 		h.key("4q2")
-		h.mustContain("[3 Jobs]", "▸ fast         [104q2_")
+		h.mustContain("[5 Jobs]", "▸ fast         [104q2_")
 		if h.quit {
 			t.Fatal("q quit from a form field")
 		}
@@ -350,7 +350,7 @@ func TestJobsCancelAsksFirst(t *testing.T) {
 	// The question is modal: other keys neither switch tabs nor quit.
 	h.key("1")
 	h.key("q")
-	h.mustContain("[3 Jobs]", "Cancel job 6")
+	h.mustContain("[5 Jobs]", "Cancel job 6")
 	if h.quit {
 		t.Fatal("q quit during the question")
 	}
@@ -540,7 +540,7 @@ func TestJobsSizes(t *testing.T) {
 		for _, size := range [][2]int{{80, 24}, {200, 50}, {120, 35}, {100, 30}, {60, 15}, {140, 24}} {
 			b := newFake()
 			h := newHarness(t, b, prof, size[0], size[1])
-			h.key("3")
+			h.key("5")
 			runningJob(h)
 			for _, k := range keys {
 				h.key(k)
@@ -553,7 +553,7 @@ func TestJobsSizes(t *testing.T) {
 	}
 	// Tiny and resized screens do not panic.
 	h := newHarness(t, newFake(), termenv.TrueColor, 80, 24)
-	h.key("3")
+	h.key("5")
 	for _, k := range []string{"", "n", "esc", "s", "esc", "down", "enter"} {
 		if k != "" {
 			h.key(k)

@@ -13,6 +13,7 @@ type GlobalKeyMap struct {
 	Help    key.Binding
 	Close   key.Binding
 	Pause   key.Binding
+	Panic   key.Binding
 	Quit    key.Binding
 }
 
@@ -24,6 +25,7 @@ var globalKeys = GlobalKeyMap{
 	Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
 	Close:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")),
 	Pause:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause")),
+	Panic:   key.NewBinding(key.WithKeys("!"), key.WithHelp("!", "panic: stop all bots")),
 	Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 }
 
@@ -100,6 +102,67 @@ var jobsKeys = struct {
 	Scroll:   key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown"), key.WithHelp("↑↓/pgup/pgdn", "scroll result")),
 }
 
+// botsKeys are the Bots pane's keys: the list, its y/n questions, the bot form (the keys of
+// the new-job form) and the detail view. In the list, p pauses (or resumes) the selected bot:
+// the pane takes p from the global feed pause while it shows the list. The ? overlay lists
+// the display bindings of botsHelp (pairs share an entry; the form's keys are the Jobs form's).
+var botsKeys = struct {
+	Up, Down, Start, Pause, Stop, New, Edit, Delete, Open, Refresh key.Binding
+	Yes, No                                                        key.Binding // the stop / delete question
+	// The detail view.
+	Back, Lists, Scroll, PageUp, PageDown key.Binding
+}{
+	Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous bot")),
+	Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next bot")),
+	Start:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start/resume")),
+	Pause:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
+	Stop:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop, flatten (asks)")),
+	New:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new bot")),
+	Edit:    key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit (stopped)")),
+	Delete:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete (asks)")),
+	Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
+	Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+
+	Yes: key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+	No:  key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
+
+	Back:     key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc/⌫", "back")),
+	Lists:    key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "signals/fills")),
+	Scroll:   key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "scroll")),
+	PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+	PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+}
+
+// botsHelp are the display bindings of the Bots pane in the ? overlay.
+var botsHelp = []key.Binding{
+	key.NewBinding(key.WithKeys("up", "down", "k", "j"), key.WithHelp("↑↓/kj", "select")),
+	botsKeys.Start, botsKeys.Pause, botsKeys.Stop, botsKeys.New, botsKeys.Edit, botsKeys.Delete, botsKeys.Open,
+	botsKeys.Refresh,
+	key.NewBinding(key.WithKeys("y", "n", "esc"), key.WithHelp("y/n", "answer")),
+	botsKeys.Back, botsKeys.Lists,
+	key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown"), key.WithHelp("↑↓/pgup/pgdn", "scroll")),
+}
+
+// positionsKeys are the Positions & P&L pane's keys.
+var positionsKeys = struct {
+	Curve, Up, Down, Refresh key.Binding
+	Scroll                   key.Binding // display only: ↑/↓
+}{
+	Curve:   key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "curve: book, each bot")),
+	Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
+	Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
+	Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+	Scroll:  key.NewBinding(key.WithKeys("up", "down", "k", "j"), key.WithHelp("↑↓/kj", "closed trades")),
+}
+
+// panicKeys answer the panic question (the overlay takes every key but ctrl+c).
+var panicKeys = struct {
+	Yes, No key.Binding
+}{
+	Yes: key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
+	No:  key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "cancel")),
+}
+
 // feedsKeys are the Feeds pane's keys.
 var feedsKeys = struct {
 	Up   key.Binding
@@ -133,6 +196,8 @@ var shortKeys = struct {
 	Tabs, Symbol, Timeframe, History, Scroll, Page, GoEnds, Live, Tape, Window key.Binding
 	Select, New, Sweep, Flow, Cancel, Open, Report, Yes, No                    key.Binding
 	Field, Choice, Next, Submit, CloseForm, Back, View, ForceQuit              key.Binding
+	BotStart, BotPause, BotStop, BotNew, BotEdit, BotDelete, BotOpen, Refresh  key.Binding
+	Lists, Curve, Panic, AnyKey, Confirm                                       key.Binding
 }{
 	Tabs:      key.NewBinding(key.WithKeys("1", "tab", "shift+tab"), key.WithHelp("1-9/tab", "tab")),
 	Symbol:    key.NewBinding(key.WithKeys("s", "S"), key.WithHelp("s/S", "symbol")),
@@ -162,4 +227,18 @@ var shortKeys = struct {
 	Back:      key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
 	View:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view")),
 	ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+
+	BotStart:  key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start")),
+	BotPause:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause")),
+	BotStop:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop")),
+	BotNew:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new")),
+	BotEdit:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+	BotDelete: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete")),
+	BotOpen:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
+	Refresh:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+	Lists:     key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "signals/fills")),
+	Curve:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "curve")),
+	Panic:     key.NewBinding(key.WithKeys("!"), key.WithHelp("!", "panic")),
+	AnyKey:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("any key", "close")),
+	Confirm:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 }

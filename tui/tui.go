@@ -1,6 +1,6 @@
 // Package tui is the Bubble Tea console of tradeconsole: a root model with a tab bar, a status
-// line and a footer around one focused pane (Market, Order flow, Feeds, Logs, …). It talks to
-// the engine only through Backend.
+// line and a footer around one focused pane (Market, Order flow, Bots, Positions, Jobs, Feeds,
+// Logs). It talks to the engine only through Backend.
 //
 // Rendering is frame-throttled for slow SSH links: data messages only update ring buffers and
 // set dirty flags; a frame tick (Options.FPS) rebuilds the cached strings of the visible pane
@@ -145,6 +145,11 @@ type Model struct {
 	paused   bool
 	notice   string // one-line message on the status line until the next key
 
+	// The panic overlay (the ! key): nil when closed. panicView caches its drawing.
+	panic     *panicState
+	panicSeq  uint64
+	panicView string
+
 	// Cached parts of the frame.
 	tabBar, status, footer, helpView string
 	statusSec                        int64 // what the status line shows, to skip rebuilding it
@@ -178,7 +183,8 @@ func New(b Backend, opt Options) *Model {
 		stale:    true,
 	}
 	c.wall = func() time.Time { return m.now() }
-	m.tabs = []Component{newMarketPane(c), newOrderFlowPane(c), newJobsPane(c), newFeedsPane(c), newLogsPane(c)}
+	m.tabs = []Component{newMarketPane(c), newOrderFlowPane(c), newBotsPane(c), newPositionsPane(c), newJobsPane(c),
+		newFeedsPane(c), newLogsPane(c)}
 
 	m.help = help.New()
 	m.help.Styles = help.Styles{
@@ -234,10 +240,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.refresh(msg.t)
+		if cmd := m.poll(msg.t); cmd != nil {
+			return m, tea.Batch(m.tick(), cmd)
+		}
 		return m, m.tick()
 	case frameMsg:
 		m.refresh(time.Time(msg))
-		return m, nil
+		return m, m.poll(time.Time(msg))
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
 	case tea.KeyMsg:
@@ -254,6 +263,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.setPaused(bool(msg))
 	case noticeMsg:
 		m.notice = string(msg)
+	case panicPreviewMsg:
+		m.onPanicPreview(msg)
+	case panicDoneMsg:
+		cmd = m.onPanicDone(msg)
 	default:
 		cmd = m.broadcast(msg)
 	}
@@ -273,6 +286,39 @@ func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
 // pauseSetMsg reports the pause state after SetPaused.
 type pauseSetMsg bool
 
+// poller is implemented by a Component that re-reads state on a clock while its tab is shown
+// (what it gets no events for: marks, heartbeat ages). The root calls Poll on every frame tick
+// of the shown tab; Poll returns a load command when one is due, else nil.
+type poller interface {
+	Poll(now time.Time) tea.Cmd
+}
+
+// blurrer is implemented by a Component that wants to know when its tab is hidden (it then
+// stops reacting to events with loads; Focus re-reads).
+type blurrer interface {
+	Blur()
+}
+
+// keyOwner is implemented by a Component that takes some of the global keys while it shows
+// something they act on (the Bots list's p pauses the selected bot, not the feed).
+type keyOwner interface {
+	OwnsKey(msg tea.KeyMsg) bool
+}
+
+// poll asks the shown tab whether a periodic load is due.
+func (m *Model) poll(now time.Time) tea.Cmd {
+	if p, ok := m.tabs[m.active].(poller); ok {
+		return p.Poll(now)
+	}
+	return nil
+}
+
+// ownsKey reports whether the shown pane takes a global key for itself.
+func (m *Model) ownsKey(msg tea.KeyMsg) bool {
+	o, ok := m.tabs[m.active].(keyOwner)
+	return ok && o.OwnsKey(msg)
+}
+
 // takingInput reports whether the focused pane takes every key (a form, a y/n question).
 func (m *Model) takingInput() bool {
 	t, ok := m.tabs[m.active].(inputTaker)
@@ -282,15 +328,26 @@ func (m *Model) takingInput() bool {
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	g := m.c.Keys
 	m.notice = ""
+	if m.panic != nil { // the panic overlay is modal
+		if msg.Type == tea.KeyCtrlC {
+			return tea.Quit
+		}
+		return m.panicKey(msg)
+	}
 	if !m.showHelp && m.takingInput() {
 		if msg.Type == tea.KeyCtrlC {
 			return tea.Quit
 		}
 		return m.tabs[m.active].Update(msg)
 	}
+	if !m.showHelp && m.ownsKey(msg) {
+		return m.tabs[m.active].Update(msg)
+	}
 	switch {
 	case key.Matches(msg, g.Quit):
 		return tea.Quit
+	case key.Matches(msg, g.Panic):
+		return m.openPanic()
 	case key.Matches(msg, g.Help):
 		m.showHelp = !m.showHelp
 		m.helpView = ""
@@ -330,6 +387,9 @@ func (m *Model) setActive(i int) tea.Cmd {
 		return nil
 	}
 	changed := i != m.active
+	if b, ok := m.tabs[m.active].(blurrer); ok && changed {
+		b.Blur()
+	}
 	m.active = i
 	m.showHelp = false
 	m.buildTabBar()
@@ -352,6 +412,7 @@ func (m *Model) resize(w, h int) {
 	m.buildTabBar()
 	m.buildFooter()
 	m.helpView = ""
+	m.panicView = ""
 	m.statusOK = false
 	m.stale = true
 }
@@ -368,6 +429,10 @@ func (m *Model) refresh(now time.Time) {
 	m.buildStatus()
 	if m.showHelp && m.helpView == "" {
 		m.helpView = m.renderHelp()
+	}
+	if m.panic != nil && m.panicView == "" {
+		m.panicView = m.renderPanic()
+		m.stale = true
 	}
 	if m.stale {
 		m.compose()
@@ -386,7 +451,11 @@ func (m *Model) compose() {
 	}
 	lines := make([]string, 0, h)
 	lines = append(lines, m.tabBar, m.status)
-	lines = append(lines, block(body, w, m.bodyHeight())...)
+	bodyLines := block(body, w, m.bodyHeight())
+	if m.panic != nil {
+		bodyLines = overlay(m.c.Styles, bodyLines, strings.Split(m.panicView, "\n"), w)
+	}
+	lines = append(lines, bodyLines...)
 	lines = append(lines, m.footer)
 	if len(lines) > h { // fewer than 3 rows: keep the tab bar and status
 		lines = lines[:h]
@@ -493,11 +562,19 @@ func (m *Model) buildFooter() {
 	w := m.c.Width
 	bs := append([]key.Binding(nil), m.tabs[m.active].ShortHelp()...)
 	var right string
-	if m.takingInput() {
+	switch {
+	case m.panic != nil:
+		bs = m.panicHelp()
 		right = m.help.ShortHelpView([]key.Binding{shortKeys.ForceQuit})
-	} else {
-		right = m.help.ShortHelpView([]key.Binding{m.c.Keys.Help, m.c.Keys.Quit})
-		if m.c.Backend.Pausable() {
+	case m.takingInput():
+		right = m.help.ShortHelpView([]key.Binding{shortKeys.ForceQuit})
+	default:
+		rk := []key.Binding{m.c.Keys.Help, m.c.Keys.Quit}
+		if m.c.Backend.BotsEnabled() {
+			rk = append([]key.Binding{shortKeys.Panic}, rk...)
+		}
+		right = m.help.ShortHelpView(rk)
+		if m.c.Backend.Pausable() && !m.ownsKey(pauseKeyMsg) {
 			bs = append(bs, m.c.Keys.Pause)
 		}
 		bs = append(bs, shortKeys.Tabs)
@@ -529,6 +606,9 @@ func (m *Model) renderHelp() string {
 	global := []key.Binding{g.Tab, g.NextTab, g.PrevTab, g.Help, g.Close}
 	if m.c.Backend.Pausable() {
 		global = append(global, g.Pause)
+	}
+	if m.c.Backend.BotsEnabled() {
+		global = append(global, g.Panic)
 	}
 	global = append(global, g.Quit)
 	type section struct {
@@ -567,6 +647,13 @@ func (m *Model) renderHelp() string {
 			flows = append(flows, f)
 		}
 		cols = flowHelp(st, flows, w)
+		if len(cols) > bh-1 {
+			// Still too tall (7 tabs at 80×24): each section's title inline, its keys
+			// flowed over the whole width.
+			if in := inlineHelp(st, flows, w); len(in) < len(cols) {
+				cols = in
+			}
+		}
 	}
 	out = append(out, cols...)
 	if len(out) > bh && bh > 0 {
@@ -623,6 +710,67 @@ func flowHelp(st *Styles, secs []helpFlow, width int) []string {
 		out = append(out, b.String())
 	}
 	return out
+}
+
+// inlineHelp lays the sections out as one flow: each section's title, then its keys
+// separated by " · ", a section starting on the line where the last one ended when it fits
+// (after " │ "); lines wrap under a two-cell indent and an item is never split. It takes
+// fewer lines than flowHelp's gutter.
+func inlineHelp(st *Styles, secs []helpFlow, width int) []string {
+	const indent = 2
+	sep, secSep := st.paint(cMuted, " · "), st.paint(cMuted, " │ ")
+	var out []string
+	var b strings.Builder
+	lineW := 0
+	newLine := func() {
+		out = append(out, b.String())
+		b.Reset()
+		b.WriteString(strings.Repeat(" ", indent))
+		lineW = indent
+	}
+	for k, s := range secs {
+		title := st.paint(cTitle, s.title+":")
+		tw := lipgloss.Width(s.title) + 1
+		fw := 0
+		if len(s.items) > 0 {
+			fw = lipgloss.Width(s.items[0])
+		}
+		switch {
+		case k == 0:
+		case lineW+3+tw+1+fw <= width:
+			b.WriteString(secSep)
+			lineW += 3
+		default:
+			out = append(out, b.String())
+			b.Reset()
+			lineW = 0
+		}
+		b.WriteString(title)
+		lineW += tw
+		for i, it := range s.items {
+			iw := lipgloss.Width(it)
+			gap := 3
+			if i == 0 {
+				gap = 1
+			}
+			if lineW+gap+iw > width && lineW > indent {
+				newLine()
+				gap = 0
+			}
+			switch gap {
+			case 1:
+				b.WriteByte(' ')
+			case 3:
+				b.WriteString(sep)
+			}
+			if room := width - lineW - gap; iw > room {
+				it, iw = truncate(it, max(0, room)), max(0, room)
+			}
+			b.WriteString(it)
+			lineW += gap + iw
+		}
+	}
+	return append(out, b.String())
 }
 
 // masonry lays blocks of lines out in columns: blocks are stacked in order (a blank line

@@ -28,29 +28,37 @@ func TestTabSwitching(t *testing.T) {
 	h.key("2")
 	h.mustContain("[2 Order flow]", "BTCUSDT order flow · 1m bars")
 	h.key("3")
-	h.mustContain("[3 Jobs]", "PROGRESS / SUMMARY")
+	h.mustContain("[3 Bots]", "No bots yet.")
 	h.key("4")
-	h.mustContain("[4 Feeds]", "RECONNECTS")
+	h.mustContain("[4 Positions]", "Positions & P&L · 0 open · 0 closed")
 	h.key("5")
-	h.mustContain("[5 Logs]", "level ≥ DEBUG")
+	h.mustContain("[5 Jobs]", "PROGRESS / SUMMARY")
+	h.key("6")
+	h.mustContain("[6 Feeds]", "RECONNECTS")
+	h.key("7")
+	h.mustContain("[7 Logs]", "level ≥ DEBUG")
 	h.key("9") // no such tab: nothing happens
-	h.mustContain("[5 Logs]")
+	h.mustContain("[7 Logs]")
 	h.key("1")
 	h.mustContain("[1 Market]")
 
 	h.key("tab")
 	h.mustContain("[2 Order flow]")
 	h.key("tab")
-	h.mustContain("[3 Jobs]")
+	h.mustContain("[3 Bots]")
 	h.key("tab")
-	h.mustContain("[4 Feeds]")
+	h.mustContain("[4 Positions]")
+	h.key("tab")
+	h.mustContain("[5 Jobs]")
+	h.key("tab")
+	h.mustContain("[6 Feeds]")
 	h.key("tab")
 	h.key("tab") // wraps
 	h.mustContain("[1 Market]")
 	h.key("shift+tab") // wraps backwards
-	h.mustContain("[5 Logs]")
+	h.mustContain("[7 Logs]")
 	h.key("shift+tab")
-	h.mustContain("[4 Feeds]")
+	h.mustContain("[6 Feeds]")
 }
 
 func TestHelpOverlayListsEveryKey(t *testing.T) {
@@ -59,7 +67,7 @@ func TestHelpOverlayListsEveryKey(t *testing.T) {
 		h.key("?")
 		var all []key.Binding
 		g := globalKeys
-		all = append(all, g.Tab, g.NextTab, g.PrevTab, g.Help, g.Close, g.Pause, g.Quit)
+		all = append(all, g.Tab, g.NextTab, g.PrevTab, g.Help, g.Close, g.Pause, g.Panic, g.Quit)
 		for _, tab := range h.m.tabs {
 			for _, grp := range tab.FullHelp() {
 				all = append(all, grp...)
@@ -78,7 +86,7 @@ func TestHelpOverlayListsEveryKey(t *testing.T) {
 				t.Fatalf("%dx%d: help lacks %q %q:\n%s", size[0], size[1], b.Help().Key, b.Help().Desc, s)
 			}
 		}
-		h.mustContain("Global", "1 Market", "2 Order flow", "3 Jobs", "4 Feeds", "5 Logs")
+		h.mustContain("Global", "1 Market", "2 Order flow", "3 Bots", "4 Positions", "5 Jobs", "6 Feeds", "7 Logs")
 		checkFrame(t, h, size[0], size[1])
 
 		h.key("s") // modal: pane keys are ignored
@@ -338,7 +346,7 @@ func TestChangeReference(t *testing.T) {
 
 func TestFeedsTable(t *testing.T) {
 	h := newHarness(t, newFake(), termenv.Ascii, 200, 50)
-	h.key("4")
+	h.key("6")
 	h.mustContain("3 streams", "1 connected", "1 reconnecting", "1 paused")
 	var btc, ethBook, ethTrades string
 	for _, l := range strings.Split(h.screen(), "\n") {
@@ -375,7 +383,7 @@ func TestFeedsTable(t *testing.T) {
 
 func TestFeedsStateColours(t *testing.T) {
 	h := newHarness(t, newFake(), termenv.ANSI, 200, 50)
-	h.key("4")
+	h.key("6")
 	v := h.m.View()
 	st := h.m.c.Styles
 	for _, want := range []string{st.paint(cOK, "connected   "), st.paint(cWarn, "reconnecting"), st.paint(cMuted, "paused      ")} {
@@ -387,7 +395,7 @@ func TestFeedsStateColours(t *testing.T) {
 
 func TestLogsScrollAndFollow(t *testing.T) {
 	h := newHarness(t, newFake(), termenv.Ascii, 120, 24) // 20 log lines visible
-	h.key("5")
+	h.key("7")
 	h.mustContain("following", "log message 49", "log message 30")
 	h.mustNotContain("log message 29")
 
@@ -440,7 +448,7 @@ func TestLogsBeforeInitialRead(t *testing.T) {
 	// Events that arrive before b.Logs was read: one is also in the ring, one is new.
 	h.events(engine.LogEvent{Entry: b.logs[len(b.logs)-1]}, engine.LogEvent{Entry: engine.LogEntry{Time: t0, Message: "after"}})
 	h.run(m.Init())
-	h.key("5")
+	h.key("7")
 	h.mustContain("51 entries", "after")
 	if c := strings.Count(h.screen(), "log message 49"); c != 1 {
 		t.Fatalf("entry shown %d times", c)
@@ -484,7 +492,7 @@ func TestFrameSizes(t *testing.T) {
 	for _, prof := range []termenv.Profile{termenv.Ascii, termenv.TrueColor} {
 		for _, size := range [][2]int{{80, 24}, {200, 50}, {120, 35}, {100, 30}} {
 			h := newHarness(t, newFake(), prof, size[0], size[1])
-			for _, k := range []string{"1", "2", "3", "4", "5", "?", "?", "v", "1", "v", "2", "w", "W"} {
+			for _, k := range []string{"1", "2", "3", "4", "5", "6", "7", "?", "?", "v", "1", "v", "2", "w", "W"} {
 				h.key(k)
 				checkFrame(t, h, size[0], size[1])
 			}
@@ -516,12 +524,13 @@ func checkFrame(t *testing.T, h *harness, w, height int) {
 
 func TestTinySizesDoNotPanic(t *testing.T) {
 	b := newFake()
+	b.seedBots()
 	h := newHarness(t, b, termenv.TrueColor, 10, 5)
 	last, _ := h.market().candles.Last()
 	for w := 0; w <= 64; w += 3 {
 		for ht := 0; ht <= 20; ht++ {
 			h.send(tea.WindowSizeMsg{Width: w, Height: ht})
-			for _, k := range []string{"1", "v", "left", "2", "w", "3", "down", "4", "down", "5", "up", "?", "?", "1"} {
+			for _, k := range []string{"1", "v", "left", "2", "w", "3", "down", "4", "down", "5", "down", "6", "down", "7", "up", "?", "?", "1"} {
 				h.key(k)
 			}
 			last.Close++
@@ -577,7 +586,7 @@ func TestNoColor(t *testing.T) {
 		m.now = func() time.Time { return h.wall }
 		h.send(tea.WindowSizeMsg{Width: 200, Height: 50})
 		h.run(m.Init())
-		for _, k := range []string{"1", "2", "3", "4", "5", "?", "?", "p", "1", "left"} {
+		for _, k := range []string{"1", "2", "3", "4", "5", "6", "7", "?", "?", "p", "1", "left"} {
 			h.key(k)
 			if v := h.m.View(); strings.Contains(v, "\x1b") {
 				t.Fatalf("%s, after %q: escape sequence in %q", name, k, v)
@@ -608,7 +617,7 @@ func TestColourProfilesDegrade(t *testing.T) {
 
 func TestIdenticalViewWhenNothingChanged(t *testing.T) {
 	h := newHarness(t, newFake(), termenv.TrueColor, 200, 50)
-	for _, tab := range []string{"1", "2", "3", "4", "5"} {
+	for _, tab := range []string{"1", "2", "3", "4", "5", "6", "7"} {
 		h.key(tab)
 		h.frame(2 * time.Second)
 		v := h.m.View()
