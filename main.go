@@ -255,6 +255,34 @@ func open(ctx context.Context, cfg settings, logOut io.Writer) (*system, error) 
 	case err != nil:
 		eng.Logger().Warn("no job lock; jobs are not run by this process", "err", err)
 	}
+	// The same process runs the bots: they come back (restore) inside eng.Start, before the
+	// feed delivers its first trade.
+	bots := engine.NewBots(db, eng, engine.BotsOptions{
+		Logger:              eng.Logger(),
+		Publish:             eng.Publish,
+		Heartbeat:           cfg.BotRunner.Heartbeat,
+		StallAfter:          cfg.BotRunner.StallAfter,
+		PerformanceInterval: cfg.BotRunner.PerformanceInterval,
+		MaxOpenPositions:    cfg.BotRunner.MaxOpenPositions,
+		Warmup:              warmupOption(cfg.BotRunner.Warmup),
+		MaxRestarts:         restartsOption(cfg.BotRunner.MaxRestarts),
+		RestartWindow:       cfg.BotRunner.RestartWindow,
+	})
+	eng.AttachBots(bots, runJobs)
+	if runJobs {
+		defs, err := botDefinitions(cfg.Config)
+		if err == nil {
+			err = bots.Sync(ctx, defs)
+		}
+		if err != nil {
+			jobLock.Close()
+			if rec != nil {
+				rec.Close(context.Background())
+			}
+			db.Close(context.Background())
+			return nil, err
+		}
+	}
 	if err := eng.Start(ctx); err != nil {
 		if runJobs {
 			jobLock.Close()

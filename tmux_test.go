@@ -113,7 +113,7 @@ func TestTmuxJourney(t *testing.T) {
 		m := lastPrice.FindStringSubmatch(scr)
 		return m != nil && m[1] == "ETHUSDT" && m[2] == "5m" && strings.Contains(scr, "[5m]")
 	})
-	s.keys("4")
+	s.keys("6")
 	feeds := s.waitFor("the Feeds pane", 10*time.Second, contains("CHANNEL", "STATE", "MSG/S", "connected", "BTCUSDT", "ETHUSDT", "trades", "book"))
 	if strings.Contains(feeds, "last ") && lastPrice.MatchString(feeds) {
 		t.Fatalf("Feeds tab still shows the Market pane:\n%s", feeds)
@@ -212,7 +212,7 @@ func TestTmuxJobsJourney(t *testing.T) {
 	s := newTmux(t, 160, 48, script)
 	reportOnFailure(t, exitFile, stderrFile, filepath.Join(dir, "data", "tradeconsole.log"))
 	s.waitFor("the Market pane", 60*time.Second, func(scr string) bool { return lastPrice.MatchString(scr) })
-	s.keys("3")
+	s.keys("5")
 	s.waitFor("the empty Jobs tab", 10*time.Second, contains("No jobs yet.", "Press n for a backtest"))
 	s.keys("n")
 	s.waitFor("the backtest form", 10*time.Second, contains("New backtest", "‹ sma_cross ›", "ctrl+s submit"))
