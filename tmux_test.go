@@ -243,3 +243,163 @@ func TestTmuxJobsJourney(t *testing.T) {
 	s.keys("q")
 	s.waitExit(exitFile)
 }
+
+// The bots journey (the issue's Done-when line): create a bot from the form, start it, see its
+// position and P&L move, pause, stop, use the panic key, quit — on the simulated exchange at
+// 20× speed, so the bot's 5s candles close four times a second. The demo bots of the default
+// configuration stay defined (and stopped): the panic key must stop only the bot that runs.
+func TestTmuxBotsJourney(t *testing.T) {
+	dir := t.TempDir()
+	exitFile := filepath.Join(dir, "exit")
+	stderrFile := filepath.Join(dir, "stderr")
+	script := fmt.Sprintf("cd %q && TRADECONSOLE_DATA_DIR=%q TRADECONSOLE_SIM_HISTORY_DAYS=1 %q --speed 20 2>%q; echo $? > %q",
+		dir, filepath.Join(dir, "data"), binPath, stderrFile, exitFile)
+	s := newTmux(t, 160, 48, script)
+	reportOnFailure(t, exitFile, stderrFile, filepath.Join(dir, "data", "tradeconsole.log"))
+	start := time.Now()
+	step := func(what string) { t.Logf("%5.1fs %s", time.Since(start).Seconds(), what) }
+
+	s.waitFor("the Market pane", 30*time.Second, func(scr string) bool { return lastPrice.MatchString(scr) })
+	step("market shown")
+	s.keys("3")
+	s.waitFor("the Bots tab with the demo bots", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "Bots · 2 · 2 stopped") && strings.Contains(scr, "demo-sma-btc") && strings.Contains(scr, "n new")
+	})
+
+	// The form: name, sma_cross (the first strategy) on BTCUSDT 5s with fast 2 / slow 4, fills book.
+	s.keys("n")
+	s.waitFor("the new-bot form", 10*time.Second, contains("New bot (it is stored stopped: s starts it)", "▸ name", "‹ sma_cross ›", "‹ book ›"))
+	s.run("send-keys", "-t", s.name, "-l", "tmuxbot")
+	s.keys("Down", "Down", "Down", "Left") // name → strategy → symbol → timeframe: 1m → 5s
+	s.waitFor("timeframe 5s chosen", 10*time.Second, func(scr string) bool {
+		return regexp.MustCompile(`▸ timeframe +‹ 5s ›`).MatchString(scr) && regexp.MustCompile(`name +tmuxbot`).MatchString(scr) &&
+			regexp.MustCompile(`symbol +‹ BTCUSDT ›`).MatchString(scr)
+	})
+	s.keys("Up", "Up", "Up", "Up", "Up") // up past the top wraps to the last field: allow_short, then slow
+	s.waitFor("the slow field", 10*time.Second, func(scr string) bool { return regexp.MustCompile(`▸ slow +\[30`).MatchString(scr) })
+	s.keys("C-u", "4", "Up", "C-u", "2")
+	s.waitFor("fast 2, slow 4", 10*time.Second, func(scr string) bool {
+		return regexp.MustCompile(`▸ fast +\[2 +\]`).MatchString(scr) && regexp.MustCompile(`(?m)^  slow +4 `).MatchString(scr)
+	})
+	s.keys("C-s")
+	scr := s.waitFor("the bot created, stopped", 10*time.Second, func(scr string) bool {
+		st, _ := tmuxBotRow(scr)
+		return strings.Contains(scr, "bot tmuxbot created (stopped: s starts it)") && st == "stopped" &&
+			strings.Contains(scr, "Bots · 3 · 3 stopped")
+	})
+	if !strings.Contains(scr, "tmuxbot · sma_cross fast=2 slow=4 · sim BTCUSDT 5s · fills book") {
+		t.Fatalf("the selected bot's details do not show the definition typed in the form:\n%s", scr)
+	}
+	step("bot created")
+
+	// Start it: running, then a long position (the list is re-read on every fill).
+	s.keys("s")
+	s.waitFor("the bot running", 10*time.Second, func(scr string) bool {
+		st, _ := tmuxBotRow(scr)
+		return st == "running" && strings.Contains(scr, "bot tmuxbot started") && strings.Contains(scr, "1 running")
+	})
+	step("bot running")
+	s.waitFor("an open position in the bots table", 30*time.Second, func(scr string) bool {
+		_, pos := tmuxBotRow(scr)
+		return strings.HasPrefix(pos, "long ")
+	})
+	step("position in the bots table")
+
+	// Positions & P&L: the bot's position with a mark and an unrealized P&L, then its unrealized
+	// P&L moves while it stays open (the tab re-reads the marks every 2 s). A position the
+	// strategy closes before that is no failure: the next one is watched.
+	s.keys("4")
+	scr = s.waitFor("the bot's open position on the Positions tab", 30*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "Positions & P&L · 1 open") && openPosition.MatchString(scr) && pnlTotals.MatchString(scr)
+	})
+	step("position on the Positions tab: " + openPosition.FindString(scr))
+	var held, first string // the position watched (quantity and entry) and its first screen
+	scr = s.waitFor("the open position's unrealized P&L to move", 30*time.Second, func(scr string) bool {
+		m := openPosition.FindStringSubmatch(scr)
+		if m == nil {
+			return false
+		}
+		if m[1] != held {
+			held, first = m[1], m[0]
+			return false
+		}
+		return m[3] != openPosition.FindStringSubmatch(first)[3]
+	})
+	step("unrealized P&L moved: " + first + " → " + openPosition.FindString(scr))
+
+	// Pause, then stop (asks): stopped and flat.
+	s.keys("3")
+	s.waitFor("the Bots tab", 10*time.Second, func(scr string) bool { st, _ := tmuxBotRow(scr); return st != "" })
+	s.keys("p")
+	s.waitFor("the bot paused", 10*time.Second, func(scr string) bool {
+		st, _ := tmuxBotRow(scr)
+		return st == "paused" && strings.Contains(scr, "bot tmuxbot paused: it takes no new entries") && strings.Contains(scr, "1 paused")
+	})
+	step("bot paused")
+	s.keys("x")
+	s.waitFor("the stop question", 10*time.Second, contains("Stop bot tmuxbot? It flattens its position at market. y/n", "y yes", "n/esc no"))
+	s.keys("y")
+	s.waitFor("the bot stopped and flat", 10*time.Second, func(scr string) bool {
+		st, pos := tmuxBotRow(scr)
+		return st == "stopped" && pos == "—" && strings.Contains(scr, "bot tmuxbot stopped, its position flattened") &&
+			strings.Contains(scr, "Bots · 3 · 3 stopped")
+	})
+	step("bot stopped")
+
+	// Start it again, then the panic key from the Market tab.
+	s.keys("s")
+	s.waitFor("the bot running again", 10*time.Second, func(scr string) bool {
+		st, _ := tmuxBotRow(scr)
+		return st == "running" && strings.Contains(scr, "bot tmuxbot started")
+	})
+	s.waitFor("an open position again", 30*time.Second, func(scr string) bool {
+		_, pos := tmuxBotRow(scr)
+		return strings.HasPrefix(pos, "long ")
+	})
+	step("bot running again with a position")
+	s.keys("1")
+	s.waitFor("the Market pane", 10*time.Second, func(scr string) bool { return lastPrice.MatchString(scr) })
+	s.keys("!")
+	scr = s.waitFor("the panic preview", 10*time.Second, func(scr string) bool {
+		return regexp.MustCompile(`PANIC: stop 1 bot and flatten [01] positions?\?`).MatchString(scr) &&
+			regexp.MustCompile(`tmuxbot +sma_cross BTCUSDT 5s +running +P&L`).MatchString(scr) &&
+			strings.Contains(scr, "bots it stops") && strings.Contains(scr, "y confirm")
+	})
+	if strings.Contains(scr, "demo-") {
+		t.Fatalf("the panic preview lists a stopped demo bot:\n%s", scr)
+	}
+	s.keys("y")
+	s.waitFor("the panic report on the status line", 10*time.Second, func(scr string) bool {
+		return regexp.MustCompile(`panic: stopped 1 bot, flattened [01] positions?`).MatchString(scr) && !strings.Contains(scr, "PANIC")
+	})
+	step("panic done")
+	s.keys("3")
+	s.waitFor("the bot stopped by the panic", 10*time.Second, func(scr string) bool {
+		st, pos := tmuxBotRow(scr)
+		return st == "stopped" && pos == "—" && strings.Contains(scr, "Bots · 3 · 3 stopped")
+	})
+
+	s.keys("q")
+	s.waitExit(exitFile)
+	step("exited")
+}
+
+var (
+	// tmuxBotRowRe is tmuxbot's row of the bots table: its status and its position.
+	tmuxBotRowRe = regexp.MustCompile(`(?m)^[▸ ] tmuxbot +sma_cross +BTCUSDT 5s +(\S+) .* (—|(?:long|short) [\d.]+ @ [\d.]+) *$`)
+	// openPosition is tmuxbot's row of the open positions: side, quantity and entry (1), mark (2),
+	// unrealized P&L (3), no take profit or stop loss.
+	openPosition = regexp.MustCompile(`(?m)^tmuxbot +BTCUSDT +long +([\d.]+ +[\d.]+) +([\d.]+) +([+-][\d.]+) +— / —`)
+	// pnlTotals is the Positions tab's P&L line.
+	pnlTotals = regexp.MustCompile(`realized [+-][\d.]+ · unrealized [+-][\d.]+`)
+)
+
+// tmuxBotRow returns the status and position tmuxbot's row of the bots table shows ("", "" when
+// the screen has no such row).
+func tmuxBotRow(scr string) (status, position string) {
+	m := tmuxBotRowRe.FindStringSubmatch(scr)
+	if m == nil {
+		return "", ""
+	}
+	return m[1], m[2]
+}

@@ -275,37 +275,48 @@ func (r *botRun) Run(ctx context.Context, beat func()) error {
 
 	t := bs.opt.Clock.NewTimer(bs.opt.Heartbeat)
 	defer func() { t.Stop() }()
+	// drain steps what is queued; done: the bot stopped itself.
+	drain := func(ctx context.Context) (done bool, err error) {
+		cs, f, dropped := r.take()
+		if dropped > 0 {
+			bs.log.Warn("bot fell behind; oldest candles dropped", "bot", r.name, "dropped", dropped)
+		}
+		for _, c := range cs {
+			if c.Time <= last {
+				r.stepped.Store(max(r.stepped.Load(), c.Time))
+				continue
+			}
+			last = c.Time
+			done, err := r.candle(ctx, l, inst, c)
+			if err != nil {
+				return false, err
+			}
+			r.stepped.Store(c.Time)
+			if done {
+				return true, nil
+			}
+		}
+		if f != nil {
+			return false, r.orderFlow(ctx, l, inst, *f)
+		}
+		return false, nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			// Stopping (a shutdown, a stop): the candles already queued are stepped first, so
+			// a bot has seen every candle closed before it was stopped.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_, err := drain(dctx)
+			cancel()
+			return err
 		case <-t.C():
 			beat()
 			t = bs.opt.Clock.NewTimer(bs.opt.Heartbeat)
 		case <-r.wake:
-			cs, f, dropped := r.take()
-			if dropped > 0 {
-				bs.log.Warn("bot fell behind; oldest candles dropped", "bot", r.name, "dropped", dropped)
-			}
-			for _, c := range cs {
-				if c.Time <= last {
-					r.stepped.Store(max(r.stepped.Load(), c.Time))
-					continue
-				}
-				last = c.Time
-				done, err := r.candle(ctx, l, inst, c)
-				if err != nil {
-					return err
-				}
-				r.stepped.Store(c.Time)
-				if done {
-					return nil
-				}
-			}
-			if f != nil {
-				if err := r.orderFlow(ctx, l, inst, *f); err != nil {
-					return err
-				}
+			done, err := drain(ctx)
+			if err != nil || done {
+				return err
 			}
 			beat()
 		}

@@ -512,6 +512,9 @@ func (bs *Bots) view(row storage.Bot) BotView {
 	v := BotView{ID: row.ID, Source: row.Source, Status: row.Status, Reason: row.Reason}
 	if spec, err := bs.parse(row.Spec); err == nil {
 		v.Spec = spec
+		if v.Spec.Exchange == "" { // follows the console's exchange
+			v.Spec.Exchange = bs.mkt.Exchange()
+		}
 	} else {
 		v.Spec = BotSpec{Name: row.Name}
 		v.Reason = "bad definition: " + err.Error()
