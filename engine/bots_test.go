@@ -119,14 +119,14 @@ func (i *scriptInst) Step(c market.Candle) strategies.Signal {
 }
 func (i *scriptInst) AllowsShort() bool { return false }
 
-func addScript(t *testing.T, id int, acts map[int]strategies.Action) *script {
+func addScript(t testing.TB, id int, acts map[int]strategies.Action) *script {
 	s := &script{acts: acts}
 	scripts.Store(id, s)
 	t.Cleanup(func() { scripts.Delete(id) })
 	return s
 }
 
-func testRegistry(t *testing.T) *strategies.Registry {
+func testRegistry(t testing.TB) *strategies.Registry {
 	b := strategies.Builtin()
 	var ss []strategies.Strategy
 	for _, n := range b.Names() {
@@ -147,14 +147,14 @@ func scriptCandle(sym market.Symbol, i int, o, h, l, c float64) market.Candle {
 }
 
 type botsEnv struct {
-	t   *testing.T
+	t   testing.TB
 	db  *storage.DB
 	m   *fakeMarket
 	bs  *Bots
 	opt BotsOptions
 }
 
-func newBotsEnv(t *testing.T, opt BotsOptions) *botsEnv {
+func newBotsEnv(t testing.TB, opt BotsOptions) *botsEnv {
 	t.Helper()
 	db := openStore(t, filepath.Join(t.TempDir(), "bots.db"))
 	t.Cleanup(func() { db.Close(context.Background()) })
@@ -231,7 +231,7 @@ func (e *botsEnv) row(id int64) storage.Bot {
 	return r
 }
 
-func poll(t *testing.T, what string, cond func() bool) {
+func poll(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -588,4 +588,28 @@ func TestBotSpecErrorsNameTheField(t *testing.T) {
 	if err != nil || s.Params["fast"] != "7" || s.Params["slow"] != "21" {
 		t.Fatalf("%+v %v", s, err)
 	}
+}
+
+// BenchmarkBotCandleStep is one bot's whole step per closed candle: broker, strategy, a book
+// fill and the committed step (every candle trades: entry, exit, entry, …).
+func BenchmarkBotCandleStep(b *testing.B) {
+	acts := map[int]strategies.Action{}
+	for i := 1; i <= b.N+1; i++ {
+		acts[i] = []strategies.Action{strategies.EnterLong, strategies.Exit}[i%2]
+	}
+	addScript(b, 99, acts)
+	env := newBotsEnv(b, BotsOptions{})
+	id := env.create(BotSpec{Name: "bench", Strategy: "script", Params: ParamText{"id": "99"}, Symbol: "BTCUSDT", Timeframe: "1m"})
+	if err := env.bs.StartBot(context.Background(), id); err != nil {
+		b.Fatal(err)
+	}
+	env.m.setBook("BTCUSDT", []market.Level{{Price: 99.9, Size: 1e6}}, []market.Level{{Price: 100.1, Size: 1e6}})
+	b.ResetTimer()
+	for i := 1; i <= b.N; i++ {
+		env.m.close(env.bs, scriptCandle("BTCUSDT", i, 100, 101, 99, 100))
+	}
+	r := env.bs.run(id)
+	last := scriptT0 + int64(b.N)*60000
+	poll(b, "bench steps", func() bool { return r.stepped.Load() >= last })
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "candles/s")
 }

@@ -50,7 +50,7 @@ func (h histFeed) History(sym market.Symbol, from, to int64) ([]market.Candle, e
 
 var day0 = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).UnixMilli()
 
-func openStore(t *testing.T, path string) *storage.DB {
+func openStore(t testing.TB, path string) *storage.DB {
 	t.Helper()
 	db, err := storage.Open(path, storage.Options{FlushInterval: 20 * time.Millisecond})
 	if err != nil {
