@@ -271,17 +271,9 @@ func (p *botsPane) onList(msg botsListMsg) tea.Cmd {
 }
 
 // selected is the index of the selected bot, -1 when the list is empty.
-func (p *botsPane) selected() int {
-	if len(p.rows) == 0 {
-		return -1
-	}
-	for i, r := range p.rows {
-		if r.v.ID == p.selID {
-			return i
-		}
-	}
-	return 0
-}
+func (p *botsPane) selected() int { return rowIndex(p.rows, botRowID, p.selID) }
+
+func botRowID(r botRow) int64 { return r.v.ID }
 
 func (p *botsPane) selectedBot() (engine.BotView, bool) {
 	i := p.selected()
@@ -292,13 +284,9 @@ func (p *botsPane) selectedBot() (engine.BotView, bool) {
 }
 
 func (p *botsPane) moveSelection(d int) {
-	i := p.selected()
-	if i < 0 {
-		return
+	if id, ok := moveRow(p.rows, botRowID, p.selID, d); ok {
+		p.selID, p.dirty = id, true
 	}
-	i = max(0, min(len(p.rows)-1, i+d))
-	p.selID = p.rows[i].v.ID
-	p.dirty = true
 }
 
 func (p *botsPane) setMsg(text string, c cls) {

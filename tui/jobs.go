@@ -229,18 +229,9 @@ func (p *jobsPane) upsert(v engine.JobView, now time.Time) {
 }
 
 // selected is the index of the selected job, -1 when the list is empty.
-func (p *jobsPane) selected() int {
-	if len(p.rows) == 0 {
-		return -1
-	}
-	for i, r := range p.rows {
-		if r.v.ID == p.selID {
-			return i
-		}
-	}
-	// The selected job is gone (or none was chosen): the newest.
-	return 0
-}
+func (p *jobsPane) selected() int { return rowIndex(p.rows, jobRowID, p.selID) }
+
+func jobRowID(r jobRow) int64 { return r.v.ID }
 
 func (p *jobsPane) selectedJob() (engine.JobView, bool) {
 	i := p.selected()
@@ -251,13 +242,9 @@ func (p *jobsPane) selectedJob() (engine.JobView, bool) {
 }
 
 func (p *jobsPane) moveSelection(d int) {
-	i := p.selected()
-	if i < 0 {
-		return
+	if id, ok := moveRow(p.rows, jobRowID, p.selID, d); ok {
+		p.selID, p.dirty = id, true
 	}
-	i = max(0, min(len(p.rows)-1, i+d))
-	p.selID = p.rows[i].v.ID
-	p.dirty = true
 }
 
 func (p *jobsPane) setMsg(text string, c cls) {
