@@ -368,7 +368,7 @@ func TestBacktestBadInputExitsTwo(t *testing.T) {
 // trades happen and fill at candle opens; --orderflow with --exchange is refused.
 func TestBacktestOrderflowFile(t *testing.T) {
 	data := t.TempDir()
-	rec := command(t, data, "headless", "--for", "3s", "--symbols", "BTCUSDT", "--record-orderflow", "--speed", "60")
+	rec := command(t, data, "headless", "--for", "6s", "--symbols", "BTCUSDT", "--record-orderflow", "--speed", "60")
 	rec.Env = append(rec.Env, "TRADECONSOLE_SIM_HISTORY_DAYS=0", "TRADECONSOLE_SIM_TRADE_RATE=20", "TRADECONSOLE_ORDERFLOW_SNAPSHOT_INTERVAL=200ms")
 	if out, err := rec.CombinedOutput(); err != nil {
 		t.Fatalf("recording: %v\n%s", err, out)
@@ -393,7 +393,7 @@ func TestBacktestOrderflowFile(t *testing.T) {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
 	if len(doc.Trades) == 0 || doc.Metrics["trades"] != float64(len(doc.Trades)) {
-		t.Fatalf("no order-flow trades over 3 minutes of sim data: %s", r.stdout)
+		t.Fatalf("no order-flow trades over 6 minutes of sim data: %s", r.stdout)
 	}
 	for _, tr := range doc.Trades {
 		if tr.EntryTime%5000 != 0 || tr.ExitTime%5000 != 0 {
