@@ -104,9 +104,7 @@ type botsPane struct {
 	rows     []botRow
 	selID    int64 // the selected bot (0: the first)
 	top      int
-	seq      uint64
-	loading  bool
-	again    bool // an event came during the read: read again after it
+	rd       reads // the list's reads
 	loaded   bool
 	loadErr  error
 	lastPoll time.Time
@@ -121,8 +119,7 @@ type botsPane struct {
 	formSeq  uint64
 	formEdit int64 // the bot the form edits; 0: a new bot
 
-	det    *botDetailView
-	detSeq uint64
+	det *botDetailView
 
 	dirty  bool
 	last   time.Time
@@ -168,7 +165,7 @@ func (p *botsPane) SetSize(w, h int) {
 
 // Poll re-reads the list every botsRefresh while it is shown.
 func (p *botsPane) Poll(now time.Time) tea.Cmd {
-	if !p.visible || p.form != nil || p.det != nil || p.loading || now.Sub(p.lastPoll) < botsRefresh {
+	if !p.visible || p.form != nil || p.det != nil || p.rd.loading || now.Sub(p.lastPoll) < botsRefresh {
 		return nil
 	}
 	p.lastPoll = now
@@ -177,14 +174,12 @@ func (p *botsPane) Poll(now time.Time) tea.Cmd {
 
 // reload starts a read of the list; with one in flight it asks for another after it.
 func (p *botsPane) reload() tea.Cmd {
-	if p.loading {
-		p.again = true
+	seq, ok := p.rd.start()
+	if !ok {
 		return nil
 	}
-	p.seq++
-	p.loading = true
 	p.dirty = true
-	seq, b, ctx := p.seq, p.c.Backend, p.c.ctx
+	b, ctx := p.c.Backend, p.c.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 		defer cancel()
@@ -244,10 +239,10 @@ func (p *botsPane) onEvents(evs EventsMsg) tea.Cmd {
 }
 
 func (p *botsPane) onList(msg botsListMsg) tea.Cmd {
-	if msg.seq != p.seq {
+	current, rerun := p.rd.finish(msg.seq)
+	if !current {
 		return nil
 	}
-	p.loading = false
 	p.dirty = true
 	if msg.err != nil {
 		p.loadErr = msg.err
@@ -263,8 +258,7 @@ func (p *botsPane) onList(msg botsListMsg) tea.Cmd {
 			p.rows = append(p.rows, r)
 		}
 	}
-	if p.again {
-		p.again = false
+	if rerun {
 		return p.reload()
 	}
 	return nil
@@ -665,7 +659,7 @@ func (p *botsPane) renderList(now time.Time) []string {
 		}
 	}
 	right := st.paint(cMuted, "by name")
-	if p.loading {
+	if p.rd.loading {
 		right = st.paint(cMuted, "reading…")
 	}
 	lines = append(lines, spread(t.String(), right, w))

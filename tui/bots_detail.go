@@ -41,13 +41,12 @@ var plotStyles = []struct {
 }{{'•', cInfo}, {'·', cWarn}, {'×', cTitle}, {'+', cLast}}
 
 type botDetailView struct {
-	id      int64
-	v       engine.BotView // from the list, until the detail is read
-	loading bool
-	again   bool // an event came during the read: read again after it
-	err     error
-	d       engine.BotDetail
-	ready   bool
+	id    int64
+	v     engine.BotView // from the list, until the detail is read
+	rd    reads
+	err   error
+	d     engine.BotDetail
+	ready bool
 
 	list     int    // 0 signals, 1 fills: the list shown, or scrolled when both show
 	scroll   [2]int // first row of each list
@@ -73,14 +72,12 @@ func (p *botsPane) reloadDetail() tea.Cmd {
 	if d == nil {
 		return nil
 	}
-	if d.loading {
-		d.again = true
+	seq, ok := d.rd.start()
+	if !ok {
 		return nil
 	}
-	d.loading = true
-	p.detSeq++
 	p.dirty = true
-	seq, id, b, ctx := p.detSeq, d.id, p.c.Backend, p.c.ctx
+	id, b, ctx := d.id, p.c.Backend, p.c.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 		defer cancel()
@@ -91,17 +88,19 @@ func (p *botsPane) reloadDetail() tea.Cmd {
 
 func (p *botsPane) onDetail(msg botDetailMsg) tea.Cmd {
 	d := p.det
-	if d == nil || msg.seq != p.detSeq || msg.id != d.id {
+	if d == nil || msg.id != d.id {
 		return nil // closed, or another bot's
 	}
-	d.loading = false
+	current, rerun := d.rd.finish(msg.seq)
+	if !current {
+		return nil
+	}
 	p.dirty = true
 	d.err = msg.err
 	if msg.err == nil {
 		d.set(msg.d)
 	}
-	if d.again {
-		d.again = false
+	if rerun {
 		return p.reloadDetail()
 	}
 	return nil
@@ -166,7 +165,7 @@ func (d *botDetailView) render(st *Styles, w, h int, msg string, msgCls cls) []s
 	title := st.paint(cTitle, s.Name) + sep + s.Strategy + " " + botParams(s) + sep + s.Exchange + " " + s.Symbol + " " +
 		s.Timeframe + sep + "fills " + s.FillMode()
 	right := st.paint(cMuted, "esc: back")
-	if d.loading {
+	if d.rd.loading {
 		right = st.paint(cMuted, "reading…")
 	}
 	lines = append(lines, spread(truncate(title, max(0, w-lipgloss.Width(right)-1)), right, w))

@@ -105,3 +105,35 @@ func moveRow[R any](rows []R, id func(R) int64, sel int64, d int) (int64, bool) 
 	}
 	return id(rows[max(0, min(len(rows)-1, i+d))]), true
 }
+
+// reads coalesces a pane's background reads: at most one is in flight; asking for one while
+// one is in flight makes exactly one more after it; an answer is current only when no later
+// read was started.
+type reads struct {
+	seq     uint64
+	loading bool
+	again   bool
+}
+
+// start begins a read and returns its number; ok is false when one is in flight (another will
+// follow it).
+func (r *reads) start() (seq uint64, ok bool) {
+	if r.loading {
+		r.again = true
+		return 0, false
+	}
+	r.seq++
+	r.loading = true
+	return r.seq, true
+}
+
+// finish takes the answer of read seq: current is false for a stale answer (ignore it); rerun
+// says to start the read asked for meanwhile.
+func (r *reads) finish(seq uint64) (current, rerun bool) {
+	if seq != r.seq {
+		return false, false
+	}
+	r.loading = false
+	rerun, r.again = r.again, false
+	return true, rerun
+}

@@ -38,9 +38,7 @@ type positionsPane struct {
 	w, h    int
 	visible bool
 
-	seq      uint64
-	loading  bool
-	again    bool
+	rd       reads
 	loaded   bool
 	loadErr  error
 	lastPoll time.Time
@@ -82,7 +80,7 @@ func (p *positionsPane) SetSize(w, h int) {
 
 // Poll re-reads the book every botsRefresh while the tab is shown.
 func (p *positionsPane) Poll(now time.Time) tea.Cmd {
-	if !p.visible || p.loading || now.Sub(p.lastPoll) < botsRefresh {
+	if !p.visible || p.rd.loading || now.Sub(p.lastPoll) < botsRefresh {
 		return nil
 	}
 	p.lastPoll = now
@@ -90,14 +88,12 @@ func (p *positionsPane) Poll(now time.Time) tea.Cmd {
 }
 
 func (p *positionsPane) reload() tea.Cmd {
-	if p.loading {
-		p.again = true
+	seq, ok := p.rd.start()
+	if !ok {
 		return nil
 	}
-	p.seq++
-	p.loading = true
 	p.dirty = true
-	seq, b, ctx := p.seq, p.c.Backend, p.c.ctx
+	b, ctx := p.c.Backend, p.c.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 		defer cancel()
@@ -130,10 +126,10 @@ func (p *positionsPane) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (p *positionsPane) onPortfolio(msg portfolioMsg) tea.Cmd {
-	if msg.seq != p.seq {
+	current, rerun := p.rd.finish(msg.seq)
+	if !current {
 		return nil
 	}
-	p.loading = false
 	p.dirty = true
 	if msg.err != nil {
 		p.loadErr = msg.err
@@ -156,8 +152,7 @@ func (p *positionsPane) onPortfolio(msg portfolioMsg) tea.Cmd {
 		}
 		p.charts = nil
 	}
-	if p.again {
-		p.again = false
+	if rerun {
 		return p.reload()
 	}
 	return nil
@@ -222,7 +217,7 @@ func (p *positionsPane) render() string {
 		fmt.Sprintf("%d closed", len(pf.Closed))
 	var right string
 	switch {
-	case p.loading:
+	case p.rd.loading:
 		right = st.paint(cMuted, "reading…")
 	case len(p.curves) > 1:
 		var b strings.Builder
