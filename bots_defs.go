@@ -71,16 +71,9 @@ func botDefinitions(cfg config.Config) ([]engine.BotSource, error) {
 	return defs, nil
 }
 
-// warmupOption maps bot_runner.warmup (0 = none) to BotsOptions.Warmup (0 = default).
-func warmupOption(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
-}
-
-// restartsOption maps bot_runner.max_restarts (0 = none) to SupervisorOptions' (0 = default).
-func restartsOption(n int) int {
+// zeroIsNone maps a config count where 0 means none (bot_runner.warmup, max_restarts) to an
+// engine option where 0 means the default and a negative value none.
+func zeroIsNone(n int) int {
 	if n == 0 {
 		return -1
 	}

@@ -264,8 +264,8 @@ func open(ctx context.Context, cfg settings, logOut io.Writer) (*system, error) 
 		StallAfter:          cfg.BotRunner.StallAfter,
 		PerformanceInterval: cfg.BotRunner.PerformanceInterval,
 		MaxOpenPositions:    cfg.BotRunner.MaxOpenPositions,
-		Warmup:              warmupOption(cfg.BotRunner.Warmup),
-		MaxRestarts:         restartsOption(cfg.BotRunner.MaxRestarts),
+		Warmup:              zeroIsNone(cfg.BotRunner.Warmup),
+		MaxRestarts:         zeroIsNone(cfg.BotRunner.MaxRestarts),
 		RestartWindow:       cfg.BotRunner.RestartWindow,
 	})
 	eng.AttachBots(bots, runJobs)

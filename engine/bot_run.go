@@ -117,7 +117,7 @@ func (l *botLedger) step(lastCandle int64, sigs []storage.BotSignal, fills []sto
 // snap is the immutable view of a ledger the runner publishes after each step.
 func (l *botLedger) snap(lastClose float64) *botSnap {
 	s := &botSnap{cash: toFloat(l.b.Cash()), fees: toFloat(l.b.Fees()), realized: toFloat(l.b.Realized()),
-		balance: toFloat(l.plan.Broker.Balance), trades: l.st.Trades, wins: l.st.Wins, lastClose: lastClose}
+		balance: toFloat(l.plan.Broker.Balance), trades: l.st.Trades, wins: l.st.Wins, netPnL: toFloat(l.st.NetPnL), lastClose: lastClose}
 	if p, ok := l.b.Position(); ok {
 		s.pos = &p
 	}
@@ -129,6 +129,7 @@ type botSnap struct {
 	cash, fees, realized, balance float64
 	pos                           *Position
 	trades, wins                  int
+	netPnL                        float64 // Σ net P&L of the closed trades
 	lastClose                     float64
 }
 
@@ -271,7 +272,7 @@ func (r *botRun) Run(ctx context.Context, beat func()) error {
 	}
 	r.snap.Store(l.snap(0))
 	beat()
-	bs.publishView(r.id)
+	bs.publish(bs.runView(r, nil))
 
 	t := bs.opt.Clock.NewTimer(bs.opt.Heartbeat)
 	defer func() { t.Stop() }()
@@ -339,20 +340,14 @@ func (r *botRun) candle(ctx context.Context, l *botLedger, inst strategies.Insta
 		sigs = append(sigs, signalRow(r.id, sig, note))
 		l.b.Decide(sig)
 	}
-	if r.plan.Spec.FillMode() == FillBook && l.b.Pending() != strategies.Hold {
-		if q, ok := r.bs.quote(market.Symbol(r.plan.Spec.Symbol), false); ok {
-			more, err := l.b.ExecuteNow(c.Time, q)
-			if err != nil {
-				return false, err
-			}
-			fills = append(fills, more...)
-		}
+	if fills, err = r.fillNow(l, c.Time, fills); err != nil {
+		return false, err
 	}
 	eq := l.b.EquityFloat(c.Close)
 	reason := ""
 	if mdd := r.plan.Spec.MaxDrawdown; mdd > 0 && l.st.Peak > 0 && (l.st.Peak-eq)/l.st.Peak > mdd {
 		reason = fmt.Sprintf("drawdown %.1f%% passed max_drawdown %.1f%%", 100*(l.st.Peak-eq)/l.st.Peak, 100*mdd)
-		q, _ := r.bs.quote(market.Symbol(r.plan.Spec.Symbol), true)
+		q, _ := r.bs.quote(market.Symbol(r.plan.Spec.Symbol))
 		if q.Last == 0 {
 			q.Last = c.Close
 		}
@@ -364,16 +359,12 @@ func (r *botRun) candle(ctx context.Context, l *botLedger, inst strategies.Insta
 	}
 	l.st.Peak = max(l.st.Peak, eq)
 	if len(sigs) > 0 || len(fills) > 0 || reason != "" {
-		step, err := l.step(c.Time, sigs, l.rows(fills))
-		if err != nil {
+		if err := r.commit(ctx, l, c.Time, sigs, fills, c.Close); err != nil {
 			return false, err
 		}
-		if err := r.bs.store.SaveBotStep(ctx, step); err != nil {
-			return false, fmt.Errorf("save step: %w", err)
-		}
+	} else {
+		r.snap.Store(l.snap(c.Close))
 	}
-	r.snap.Store(l.snap(c.Close))
-	r.bs.holds(r.id, l.b)
 	if reason != "" {
 		r.bs.log.Warn("bot stopped by its drawdown limit", "bot", r.name, "reason", reason)
 		if _, err := r.bs.store.SetBotStatus(ctx, r.id, BotStopped, reason, 0); err != nil {
@@ -381,9 +372,6 @@ func (r *botRun) candle(ctx context.Context, l *botLedger, inst strategies.Insta
 		}
 		r.bs.publishView(r.id)
 		return true, nil
-	}
-	if len(sigs) > 0 || len(fills) > 0 {
-		r.bs.publishView(r.id)
 	}
 	return false, nil
 }
@@ -401,25 +389,40 @@ func (r *botRun) orderFlow(ctx context.Context, l *botLedger, inst strategies.In
 	act, note := r.gate(l, sig.Action)
 	sig.Action = act
 	l.b.Decide(sig)
-	var fills []Fill
-	if r.plan.Spec.FillMode() == FillBook && l.b.Pending() != strategies.Hold {
-		if q, ok := r.bs.quote(f.Symbol, false); ok {
-			var err error
-			if fills, err = l.b.ExecuteNow(f.Time, q); err != nil {
-				return err
-			}
-		}
+	fills, err := r.fillNow(l, f.Time, nil)
+	if err != nil {
+		return err
 	}
-	step, err := l.step(0, []storage.BotSignal{signalRow(r.id, sig, note)}, l.rows(fills))
+	return r.commit(ctx, l, 0, []storage.BotSignal{signalRow(r.id, sig, note)}, fills, f.Mid)
+}
+
+// fillNow fills a waiting decision at once at the live book (FillBook), appending to fills;
+// without a quote, or with next-open fills, it waits for the next candle's open.
+func (r *botRun) fillNow(l *botLedger, t int64, fills []Fill) ([]Fill, error) {
+	if r.plan.Spec.FillMode() != FillBook || l.b.Pending() == strategies.Hold {
+		return fills, nil
+	}
+	q, ok := r.bs.quote(market.Symbol(r.plan.Spec.Symbol))
+	if !ok {
+		return fills, nil
+	}
+	more, err := l.b.ExecuteNow(t, q)
+	return append(fills, more...), err
+}
+
+// commit stores a step (signals, fills, position, ledger) in one transaction, then publishes
+// the ledger valued at mark and tells the console.
+func (r *botRun) commit(ctx context.Context, l *botLedger, lastCandle int64, sigs []storage.BotSignal, fills []Fill, mark float64) error {
+	step, err := l.step(lastCandle, sigs, l.rows(fills))
 	if err != nil {
 		return err
 	}
 	if err := r.bs.store.SaveBotStep(ctx, step); err != nil {
 		return fmt.Errorf("save step: %w", err)
 	}
-	r.snap.Store(l.snap(f.Mid))
+	r.snap.Store(l.snap(mark))
 	r.bs.holds(r.id, l.b)
-	r.bs.publishView(r.id)
+	r.bs.publish(r.bs.runView(r, nil)) // from memory: no read on the bot's own goroutine
 	return nil
 }
 

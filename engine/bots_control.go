@@ -72,9 +72,9 @@ func (bs *Bots) holds(id int64, b *Broker) {
 	bs.mu.Unlock()
 }
 
-// quote is the market of sym now: its book, and its last trade price (or, with closeFallback,
-// nothing else needed). ok is false when there is neither a book side nor a last price.
-func (bs *Bots) quote(sym market.Symbol, _ bool) (Quote, bool) {
+// quote is the market of sym now: its book and its last trade price. ok is false when there is
+// neither a book side nor a last price.
+func (bs *Bots) quote(sym market.Symbol) (Quote, bool) {
 	bids, asks := bs.mkt.BookLevels(sym, bs.opt.BookDepth)
 	q := Quote{Bids: bids, Asks: asks}
 	if ts := bs.mkt.RecentTrades(sym, 1); len(ts) > 0 {
@@ -367,18 +367,11 @@ func (bs *Bots) stopLocked(ctx context.Context, id int64, fillReason, reason str
 
 // flattenStored closes a bot's stored position at the live market (its runner must not run).
 func (bs *Bots) flattenStored(ctx context.Context, row storage.Bot, reason string) (bool, error) {
-	spec, err := bs.parse(row.Spec)
+	l, err := bs.ledgerOf(row)
 	if err != nil {
 		return false, err
 	}
-	pl, err := bs.plan(spec)
-	if err != nil {
-		return false, err
-	}
-	l, err := openLedger(row.ID, pl, row.State)
-	if err != nil {
-		return false, err
-	}
+	pl := l.plan
 	if _, ok := l.b.Position(); !ok {
 		if l.b.Pending() != strategies.Hold { // an entry waiting for its open never fills now
 			l.b.Flatten(0, Quote{}, reason)
@@ -391,7 +384,7 @@ func (bs *Bots) flattenStored(ctx context.Context, row storage.Bot, reason strin
 		return false, nil
 	}
 	sym := market.Symbol(pl.Spec.Symbol)
-	q, _ := bs.quote(sym, true)
+	q, _ := bs.quote(sym)
 	if q.Last == 0 && len(q.Bids) == 0 && len(q.Asks) == 0 {
 		// No live market yet: the last candle's close.
 		if cs, err := bs.mkt.Candles(ctx, sym, pl.TF, 1); err == nil && len(cs) > 0 {
@@ -566,7 +559,7 @@ func (bs *Bots) fillView(v *BotView, s *botSnap, pl BotPlan) {
 	v.Balance, v.Cash, v.Fees, v.Realized = s.balance, s.cash, s.fees, s.realized
 	v.Equity = s.cash + s.value(m)
 	v.PnL = v.Equity - s.balance
-	v.Trades, v.Wins = s.trades, s.wins
+	v.Trades, v.Wins, v.ClosedPnL = s.trades, s.wins, s.netPnL
 	if s.pos != nil {
 		v.Position = &PositionView{BotID: v.ID, Bot: pl.Spec.Name, Exchange: pl.Spec.Exchange, Symbol: sym,
 			Side: s.pos.Side.String(), Quantity: toFloat(s.pos.Quantity), EntryPrice: toFloat(s.pos.EntryPrice),
@@ -670,12 +663,10 @@ func (bs *Bots) Portfolio(ctx context.Context) (Portfolio, error) {
 		p.Fees += v.Fees
 		p.Wins += v.Wins
 		p.Losses += v.Trades - v.Wins
+		p.Realized += v.ClosedPnL
 		if v.Position != nil {
 			p.Positions = append(p.Positions, *v.Position)
 			p.Unrealized += v.Position.Unrealized
-		}
-		if l, err := bs.ledgerOf(row); err == nil {
-			p.Realized += toFloat(l.st.NetPnL)
 		}
 	}
 	fills, err := bs.store.BotFills(ctx, 0, 500)

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/govalues/decimal"
-
 	"github.com/tradeconsole/tradeconsole/feeds/sim"
 	"github.com/tradeconsole/tradeconsole/market"
 )
@@ -162,5 +160,4 @@ func TestTwentyBotsOnTheSimAtHighSpeed(t *testing.T) {
 	if err != nil || len(perf) == 0 {
 		t.Fatalf("no performance snapshots: %v", err)
 	}
-	_ = decimal.Zero
 }

@@ -212,6 +212,7 @@ type BotView struct {
 	Position  *PositionView // nil when flat
 	Trades    int           // closed trades
 	Wins      int           // closed trades with PnL > 0
+	ClosedPnL float64       // Σ net P&L (fees included) of the closed trades
 }
 
 // Running reports whether the bot is started (running or paused).
