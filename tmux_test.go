@@ -279,7 +279,7 @@ func TestTmuxBotsJourney(t *testing.T) {
 	s.waitFor("the slow field", 10*time.Second, func(scr string) bool { return regexp.MustCompile(`▸ slow +\[30`).MatchString(scr) })
 	s.keys("C-u", "4", "Up", "C-u", "2")
 	s.waitFor("fast 2, slow 4", 10*time.Second, func(scr string) bool {
-		return regexp.MustCompile(`▸ fast +\[2 +\]`).MatchString(scr) && regexp.MustCompile(`(?m)^  slow +4 `).MatchString(scr)
+		return regexp.MustCompile(`▸ fast +\[2[ _]+\]`).MatchString(scr) && regexp.MustCompile(`(?m)^  slow +4 `).MatchString(scr)
 	})
 	s.keys("C-s")
 	scr := s.waitFor("the bot created, stopped", 10*time.Second, func(scr string) bool {
