@@ -55,6 +55,7 @@ const (
 	StateConnecting   StreamState = "connecting"
 	StateConnected    StreamState = "connected"
 	StateReconnecting StreamState = "reconnecting"
+	StateResyncing    StreamState = "resyncing" // the book was dropped and is being rebuilt
 	StatePaused       StreamState = "paused"
 	StateStopped      StreamState = "stopped"
 )
@@ -63,8 +64,9 @@ const (
 type StreamHealth struct {
 	Exchange    string
 	Symbol      market.Symbol
-	Channel     string // "trades" or "book"
+	Channel     string // "trades", "book" or "candles" (venues: the kline stream)
 	State       StreamState
+	Detail      string // why the state is what it is: the last reconnect or resync reason, a venue error
 	MsgsPerSec  float64       // over the last few seconds
 	Messages    int64         // since start
 	LastMessage time.Time     // wall time of the last message; zero if none yet
@@ -72,6 +74,18 @@ type StreamHealth struct {
 	Reconnects  int64
 	Gaps        int64 // sequence gaps seen
 	Resyncs     int64
+	Checksums   int64 // book checksum mismatches (OKX)
+	Malformed   int64 // frames that could not be parsed, skipped
 	Backfilled  int64 // candles fetched to fill holes (history included)
 	Late        int64 // trades older than the open candle
+}
+
+// Degraded is a span of feed time, [From, To), during which a symbol's data was not whole:
+// its trade stream was reconnecting or its book resyncing. To is 0 while it lasts. Candles
+// overlapping one are marked in the Market pane (venue klines repair ≥1m candles, sub-minute
+// candles keep what arrived).
+type Degraded struct {
+	From, To int64
+	Channel  string // market.ChannelTrades or market.ChannelBook
+	Reason   string
 }

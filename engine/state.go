@@ -24,6 +24,8 @@ type symbolState struct {
 
 	flow *flowState
 
+	degraded []Degraded // recent spans of incomplete data, oldest first; guarded by mu
+
 	state      atomic.Value // StreamState
 	trades     counter
 	book       counter
@@ -110,4 +112,18 @@ func (c *counter) snapshot() StreamHealth {
 		h.LastMessage = time.Unix(0, ns)
 	}
 	return h
+}
+
+// degradedKeep is how many degraded spans a symbol keeps for the Market pane.
+const degradedKeep = 64
+
+// Degraded returns the recent spans during which sym's data was not whole, oldest first.
+func (e *Engine) Degraded(sym market.Symbol) []Degraded {
+	st, ok := e.symbols[sym]
+	if !ok {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return append([]Degraded(nil), st.degraded...)
 }
