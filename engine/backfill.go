@@ -41,7 +41,15 @@ func (e *Engine) backfill(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("engine: backfill %s: %w", sym, err)
 		}
-		var closed []market.Candle
+		var closed, kclosed []market.Candle
+		var fed int64 // newest stamp added
+		add := func(c market.Candle) {
+			closed, _ = st.agg.AddCandle(c, closed)
+			if st.kl != nil {
+				kclosed, _ = st.kl.agg.AddCandle(c, kclosed)
+			}
+			fed = max(fed, c.Time)
+		}
 		from := to - int64(e.opt.HistoryDays)*msDay
 		switch {
 		case ok && last > now:
@@ -54,8 +62,9 @@ func (e *Engine) backfill(ctx context.Context) error {
 				return fmt.Errorf("engine: backfill %s: %w", sym, err)
 			}
 			for _, c := range prior {
-				closed, _ = st.agg.AddCandle(c, closed)
+				add(c)
 			}
+			fed = max(fed, last)
 			from = last
 		default:
 			from = L.Floor(from)
@@ -63,15 +72,33 @@ func (e *Engine) backfill(ctx context.Context) error {
 		var fetched int
 		if hist != nil && from < to {
 			cs, err := hist.History(sym, from, to)
-			if err != nil {
+			switch {
+			case err != nil && st.kl != nil:
+				// A venue's REST may be down at start: live data still flows, and the clock
+				// retries the fill (checkKlines).
+				e.log.Error("history backfill failed; retrying later", "exchange", e.feed.Name(), "symbol", sym, "err", err)
+			case err != nil:
 				return fmt.Errorf("engine: history %s: %w", sym, err)
 			}
 			fetched = len(cs)
 			for _, c := range cs {
-				closed, _ = st.agg.AddCandle(c, closed)
+				add(c)
+			}
+		}
+		if st.kl != nil {
+			// Venue mode: the kline aggregator's candles are the stored ones.
+			closed = kclosed
+			st.kl.last = fed
+			if fed == 0 && from < to {
+				st.kl.last = from // nothing stored or fetched: the clock fills from here
 			}
 		}
 		st.mu.Lock()
+		if st.kl != nil {
+			for _, c := range closed {
+				st.kl.final[c.Timeframe] = max(st.kl.final[c.Timeframe], c.Time)
+			}
+		}
 		st.remember(closed)
 		st.mu.Unlock()
 		st.backfilled.Add(int64(fetched))

@@ -65,6 +65,9 @@ type Options struct {
 	NoResume bool
 	// OrderFlow configures books, OBI, CVD, alerts and recording.
 	OrderFlow OrderFlowOptions
+	// KlineLag (venue mode) is how long past a minute's end its kline may take before it is
+	// fetched over REST; default 15s.
+	KlineLag time.Duration
 }
 
 func (o *Options) defaults() {
@@ -88,6 +91,9 @@ func (o *Options) defaults() {
 	}
 	if o.WallClock == nil {
 		o.WallClock = time.Now
+	}
+	if o.KlineLag <= 0 {
+		o.KlineLag = 15 * time.Second
 	}
 	o.OrderFlow.defaults()
 }
@@ -116,6 +122,9 @@ type Engine struct {
 
 	feedErr  atomic.Value  // error from Feed.Run, if any
 	feedDone chan struct{} // closed when Feed.Run has returned
+
+	venue   bool               // the feed sends klines: venue mode (venue.go)
+	fillReq chan *symbolState // venue mode: clock-triggered kline fills
 }
 
 // New makes an engine; nothing runs until Start.
@@ -130,8 +139,12 @@ func New(feed Feed, store Store, opt Options) *Engine {
 	e.log = slog.New(&teeHandler{next: base.Handler(), ring: e.logs})
 	e.syms = append([]market.Symbol(nil), feed.Symbols()...)
 	e.symbols = make(map[market.Symbol]*symbolState, len(e.syms))
+	if vf, ok := feed.(VenueFeed); ok && vf.VenueCandles() {
+		e.venue = true
+		e.fillReq = make(chan *symbolState, len(e.syms))
+	}
 	for _, s := range e.syms {
-		e.symbols[s] = newSymbolState(feed.Name(), s, opt)
+		e.symbols[s] = newSymbolState(feed.Name(), s, opt, e.venue)
 	}
 	return e
 }
@@ -168,6 +181,13 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Unlock()
 	for _, st := range e.symbols {
 		st.setState(StateConnecting)
+	}
+	if e.venue {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.klineWatch(runCtx)
+		}()
 	}
 	e.wg.Add(2)
 	go func() {
@@ -291,12 +311,14 @@ func (e *Engine) Tick(now int64, buf []market.Candle) []market.Candle {
 		start := len(buf)
 		buf = st.agg.Tick(now, buf)
 		closed := buf[start:]
-		st.remember(closed)
+		st.rememberTradeBuilt(closed)
 		st.mu.Unlock()
 		st.trades.tickRate(wall)
 		st.book.tickRate(wall)
+		st.candles.tickRate(wall)
 		st.flow.tick(now)
-		e.emitClosed(closed)
+		e.emitClosed(e.splitProvisional(st, closed))
+		e.checkKlines(st, now)
 	}
 	return buf
 }
@@ -324,7 +346,7 @@ func (e *Engine) OnTrade(tr market.Trade) {
 	st.mu.Lock()
 	closed, late := st.agg.Add(tr, st.scratch[:0])
 	st.scratch = closed[:0]
-	st.remember(closed)
+	st.rememberTradeBuilt(closed)
 	st.tape.Push(tr)
 	opens := st.agg.OpenCandles(st.openBuf[:0])
 	st.openBuf = opens[:0]
@@ -334,7 +356,7 @@ func (e *Engine) OnTrade(tr market.Trade) {
 	}
 	e.flowTrade(st.flow, tr)
 	e.store.InsertTrades(tr)
-	e.emitClosed(closed)
+	e.emitClosed(e.splitProvisional(st, closed))
 	e.bus.Publish(TradeEvent{Trade: tr, Late: late})
 	for _, c := range opens {
 		e.bus.Publish(CandleEvent{Candle: c})
@@ -473,25 +495,44 @@ func mergeCandles(a, b []market.Candle) []market.Candle {
 	return out
 }
 
-// Health reports every stream: trades and book per symbol.
+// Health reports every stream: trades and book per symbol, and in venue mode the kline stream.
 func (e *Engine) Health() []StreamHealth {
-	out := make([]StreamHealth, 0, 2*len(e.syms))
+	out := make([]StreamHealth, 0, 3*len(e.syms))
 	now := e.opt.WallClock()
 	for _, sym := range e.syms {
 		st := e.symbols[sym]
 		state := st.getState()
 		tr := st.trades.snapshot()
-		tr.Exchange, tr.Symbol, tr.Channel, tr.State = e.feed.Name(), sym, "trades", state
-		tr.Backfilled = st.backfilled.Load()
+		tr.Channel = market.ChannelTrades
 		tr.Late = st.late.Load()
 		bk := st.book.snapshot()
-		bk.Exchange, bk.Symbol, bk.Channel, bk.State = e.feed.Name(), sym, "book", state
-		for _, h := range []*StreamHealth{&tr, &bk} {
+		bk.Channel = market.ChannelBook
+		rows := []*StreamHealth{&tr, &bk}
+		var kl StreamHealth
+		if st.kl != nil {
+			kl = st.candles.snapshot()
+			kl.Channel = market.ChannelCandles
+			kl.Backfilled = st.backfilled.Load()
+			rows = append(rows, &kl)
+		} else {
+			tr.Backfilled = st.backfilled.Load()
+		}
+		for _, h := range rows {
+			h.Exchange, h.Symbol, h.State = e.feed.Name(), sym, state
+			if ch := st.ch[h.Channel]; ch != nil {
+				ch.fill(h) // the venue's own state, unless the engine has stopped
+				if state == StateStopped || state == StatePaused {
+					h.State = state
+				}
+			}
 			if !h.LastMessage.IsZero() {
 				h.Age = now.Sub(h.LastMessage)
 			}
 		}
 		out = append(out, tr, bk)
+		if st.kl != nil {
+			out = append(out, kl)
+		}
 	}
 	return out
 }

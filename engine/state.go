@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,11 @@ type symbolState struct {
 
 	degraded []Degraded // recent spans of incomplete data, oldest first; guarded by mu
 
+	sym     market.Symbol
+	kl      *klineState            // venue mode: the kline-built timeframes; nil otherwise
+	ch      map[string]*chanHealth // venue mode: per-channel state and counters
+	candles counter                // venue mode: kline messages
+
 	state      atomic.Value // StreamState
 	trades     counter
 	book       counter
@@ -33,12 +39,17 @@ type symbolState struct {
 	backfilled atomic.Int64
 }
 
-func newSymbolState(exchange string, sym market.Symbol, opt Options) *symbolState {
+func newSymbolState(exchange string, sym market.Symbol, opt Options, venue bool) *symbolState {
 	st := &symbolState{
+		sym:    sym,
 		agg:    market.NewAggregator(exchange, sym, opt.Timeframes, opt.Grace),
 		recent: map[market.Timeframe][]market.Candle{},
 		tape:   ring.New[market.Trade](opt.TradeRing),
 		flow:   newFlowState(exchange, sym, opt.OrderFlow),
+	}
+	if venue {
+		st.kl = newKlineState(exchange, sym, opt.Timeframes, opt.Grace)
+		st.ch = map[string]*chanHealth{market.ChannelTrades: {}, market.ChannelBook: {}, market.ChannelCandles: {}}
 	}
 	st.state.Store(StateConnecting)
 	st.trades.onFirst = st.markConnected
@@ -53,10 +64,20 @@ func (st *symbolState) markConnected() {
 func (st *symbolState) setState(s StreamState) { st.state.Store(s) }
 func (st *symbolState) getState() StreamState  { return st.state.Load().(StreamState) }
 
-// remember keeps closed candles for readers; st.mu must be held.
+// remember keeps closed candles for readers, in stamp order; a candle replaces the kept one of
+// the same stamp (a venue kline replaces its provisional trade-built twin). st.mu must be held.
 func (st *symbolState) remember(closed []market.Candle) {
 	for _, c := range closed {
-		r := append(st.recent[c.Timeframe], c)
+		r := st.recent[c.Timeframe]
+		i := len(r)
+		for i > 0 && r[i-1].Time > c.Time {
+			i--
+		}
+		if i > 0 && r[i-1].Time == c.Time {
+			r[i-1] = c
+		} else {
+			r = slices.Insert(r, i, c)
+		}
 		if len(r) > 2*recentKeep {
 			r = append(r[:0], r[len(r)-recentKeep:]...)
 		}
