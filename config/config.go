@@ -31,7 +31,13 @@ const EnvPrefix = "TRADECONSOLE_"
 var exchanges = []string{
 	"sim",
 	"replay",
+	"bybit",
+	"okx",
+	"binance",
 }
+
+// Venues are the real exchanges among them (feeds/bybit, feeds/okx, feeds/binance).
+var Venues = []string{"bybit", "okx", "binance"}
 
 // Exchanges lists the venue names the exchange key accepts.
 func Exchanges() []string { return slices.Clone(exchanges) }
@@ -54,6 +60,10 @@ type Config struct {
 	Orderflow OrderflowConfig
 	Sim       SimConfig
 	Replay    ReplayConfig
+	Venue     VenueConfig
+	Bybit     BybitConfig
+	OKX       OKXConfig
+	Binance   BinanceConfig
 	Storage   StorageConfig
 	Jobs      JobsConfig
 	UI        UIConfig
@@ -89,6 +99,35 @@ type OrderflowConfig struct {
 type ReplayConfig struct {
 	File  string  // replay.file: the order-flow file to play
 	Speed float64 // replay.speed: replay time per wall-clock time
+}
+
+// VenueConfig is the venue section: what every real exchange feed shares.
+type VenueConfig struct {
+	HistoryDays int           // venue.history_days: days of 1m klines fetched at a first start (later starts resume)
+	KlineLag    time.Duration // venue.kline_lag: how late a minute's kline may be before it is fetched over REST
+}
+
+// BybitConfig is the bybit section (exchange: bybit). Endpoints point at testnets or fakes.
+type BybitConfig struct {
+	Category  string // bybit.category: spot | linear
+	WSURL     string // bybit.ws_url: "" = wss://stream.bybit.com/v5/public/<category>
+	RESTURL   string // bybit.rest_url
+	BookDepth int    // bybit.book_depth: 1 | 50 | 200 | 1000
+}
+
+// OKXConfig is the okx section (exchange: okx).
+type OKXConfig struct {
+	InstType      string // okx.inst_type: spot | swap (BTCUSDT → BTC-USDT or BTC-USDT-SWAP)
+	PublicWSURL   string // okx.public_ws_url: trades and books
+	BusinessWSURL string // okx.business_ws_url: candles
+	RESTURL       string // okx.rest_url
+	Simulated     bool   // okx.simulated: send x-simulated-trading: 1 (demo trading)
+}
+
+// BinanceConfig is the binance section (exchange: binance; spot).
+type BinanceConfig struct {
+	WSURL   string // binance.ws_url: the stream host; combined streams are under /stream
+	RESTURL string // binance.rest_url
 }
 
 // SimConfig is the sim section: the simulated exchange.
@@ -177,6 +216,27 @@ func Default() Config {
 		Replay: ReplayConfig{
 			File:  "",
 			Speed: 1,
+		},
+		Venue: VenueConfig{
+			HistoryDays: 2,
+			KlineLag:    15 * time.Second,
+		},
+		Bybit: BybitConfig{
+			Category:  "spot",
+			WSURL:     "",
+			RESTURL:   "https://api.bybit.com",
+			BookDepth: 50,
+		},
+		OKX: OKXConfig{
+			InstType:      "spot",
+			PublicWSURL:   "wss://ws.okx.com:8443/ws/v5/public",
+			BusinessWSURL: "wss://ws.okx.com:8443/ws/v5/business",
+			RESTURL:       "https://www.okx.com",
+			Simulated:     false,
+		},
+		Binance: BinanceConfig{
+			WSURL:   "wss://stream.binance.com:9443",
+			RESTURL: "https://api.binance.com",
 		},
 		Storage: StorageConfig{
 			BatchSize:     1000,

@@ -450,7 +450,7 @@ func TestProblems(t *testing.T) {
 		{name: "blank item in a comma list", env: []string{"TRADECONSOLE_SYMBOLS=BTCUSDT,"},
 			want: config.Problem{Key: "symbols[1]", Reason: "symbol is empty", Source: "env TRADECONSOLE_SYMBOLS"}},
 		{name: "unknown exchange", set: map[string]string{"exchange": "kraken"},
-			want: config.Problem{Key: "exchange", Value: "kraken", Reason: "must be one of sim, replay", Source: "command line"}},
+			want: config.Problem{Key: "exchange", Value: "kraken", Reason: "must be one of sim, replay, bybit, okx, binance", Source: "command line"}},
 		{name: "negative speed", env: []string{"TRADECONSOLE_SIM_SPEED=-1"},
 			want: config.Problem{Key: "sim.speed", Value: "-1", Reason: "must be greater than 0", Source: "env TRADECONSOLE_SIM_SPEED"}},
 		{name: "zero trade rate", file: "sim: {trade_rate: 0}\n",
@@ -612,7 +612,7 @@ ui:
 	}
 	want := strings.Join([]string{
 		`config: sim.sped = "2": unknown key; did you mean sim.speed? (file ` + path + `)`,
-		`config: exchange = "kraken": must be one of sim, replay (file ` + path + `)`,
+		`config: exchange = "kraken": must be one of sim, replay, bybit, okx, binance (file ` + path + `)`,
 		`config: timeframes[1] = "7m": not a supported timeframe; use one of 1s 5s 15s 30s 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w (file ` + path + `)`,
 		`config: ui.fps = "10x": must be a whole number (file ` + path + `)`,
 	}, "\n")

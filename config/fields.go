@@ -57,6 +57,23 @@ var fields = []field{
 	stringField("replay.file", func(c *Config) *string { return &c.Replay.File }, false, nil),
 	positiveFloatField("replay.speed", func(c *Config) *float64 { return &c.Replay.Speed }, 100000),
 
+	intField("venue.history_days", func(c *Config) *int { return &c.Venue.HistoryDays }, 0, 3650),
+	durationField("venue.kline_lag", func(c *Config) *time.Duration { return &c.Venue.KlineLag }, time.Second, 10*time.Minute),
+
+	stringField("bybit.category", func(c *Config) *string { return &c.Bybit.Category }, true, oneOf(bybitCategories)),
+	stringField("bybit.ws_url", func(c *Config) *string { return &c.Bybit.WSURL }, false, wsURL(true)),
+	stringField("bybit.rest_url", func(c *Config) *string { return &c.Bybit.RESTURL }, false, httpURL),
+	intField("bybit.book_depth", func(c *Config) *int { return &c.Bybit.BookDepth }, 1, 1000),
+
+	stringField("okx.inst_type", func(c *Config) *string { return &c.OKX.InstType }, true, oneOf(okxInstTypes)),
+	stringField("okx.public_ws_url", func(c *Config) *string { return &c.OKX.PublicWSURL }, false, wsURL(false)),
+	stringField("okx.business_ws_url", func(c *Config) *string { return &c.OKX.BusinessWSURL }, false, wsURL(false)),
+	stringField("okx.rest_url", func(c *Config) *string { return &c.OKX.RESTURL }, false, httpURL),
+	boolField("okx.simulated", func(c *Config) *bool { return &c.OKX.Simulated }),
+
+	stringField("binance.ws_url", func(c *Config) *string { return &c.Binance.WSURL }, false, wsURL(false)),
+	stringField("binance.rest_url", func(c *Config) *string { return &c.Binance.RESTURL }, false, httpURL),
+
 	intField("storage.batch_size", func(c *Config) *int { return &c.Storage.BatchSize }, 1, 100000),
 	durationField("storage.flush_interval", func(c *Config) *time.Duration { return &c.Storage.FlushInterval }, time.Millisecond, time.Minute),
 	intField("storage.read_pool", func(c *Config) *int { return &c.Storage.ReadPool }, 1, 64),
@@ -81,6 +98,34 @@ var fields = []field{
 	durationField("bot_runner.restart_window", func(c *Config) *time.Duration { return &c.BotRunner.RestartWindow }, time.Minute, 24*time.Hour),
 
 	botsField("bots", func(c *Config) *[]map[string]any { return &c.Bots }),
+}
+
+// Accepted values of the venue keys.
+var (
+	bybitCategories = []string{"spot", "linear"}
+	okxInstTypes    = []string{"spot", "swap"}
+)
+
+// wsURL checks a WebSocket endpoint (ws:// or wss://); blank is allowed when the venue has a
+// default that depends on other keys.
+func wsURL(blankOK bool) func(string) string {
+	return func(s string) string {
+		if s == "" && blankOK {
+			return ""
+		}
+		if !strings.HasPrefix(s, "ws://") && !strings.HasPrefix(s, "wss://") {
+			return "must be a ws:// or wss:// address"
+		}
+		return ""
+	}
+}
+
+// httpURL checks a REST endpoint.
+func httpURL(s string) string {
+	if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
+		return "must be an http:// or https:// address"
+	}
+	return ""
 }
 
 // cvdResets are the accepted values of orderflow.cvd_reset.
