@@ -89,8 +89,10 @@ func (e *Engine) backfill(ctx context.Context) error {
 			// Venue mode: the kline aggregator's candles are the stored ones.
 			closed = kclosed
 			st.kl.last = fed
-			if fed == 0 && from < to {
-				st.kl.last = from // nothing stored or fetched: the clock fills from here
+			if fed == 0 {
+				// Nothing stored or fetched: klines are expected from here on (a REST fill of
+				// a history that failed, or the minute open at start).
+				st.kl.last = from
 			}
 		}
 		st.mu.Lock()

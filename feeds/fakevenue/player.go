@@ -350,6 +350,9 @@ func (p *Player) Run(ctx context.Context) error {
 		if nextDrop >= 0 && ev.Time >= nextDrop {
 			nextDrop += f.DropEvery.Milliseconds()
 			p.drops++
+			// What was sent before the drop reaches the client: the drop loses exactly
+			// DropLose of script time, whatever the timing.
+			p.waitDrainedLocked(ctx)
 			for sub := range p.subs {
 				sub.closeLocked()
 			}
@@ -391,6 +394,26 @@ func (p *Player) Run(ctx context.Context) error {
 	}
 	p.done = true
 	return nil
+}
+
+// waitDrainedLocked waits until every subscriber's queue is empty (the lock is released while
+// waiting).
+func (p *Player) waitDrainedLocked(ctx context.Context) {
+	for ctx.Err() == nil {
+		busy := false
+		for sub := range p.subs {
+			if len(sub.C) > 0 {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			return
+		}
+		p.mu.Unlock()
+		sleepCtx(ctx, time.Millisecond)
+		p.mu.Lock()
+	}
 }
 
 func (p *Player) applyLocked(ev Event) {

@@ -17,6 +17,10 @@ type Server struct {
 	*httptest.Server
 	Mux *http.ServeMux
 
+	// Sent, when set before the first connection, is called after each data message is
+	// written (benchmarks measure latency from it).
+	Sent func(o Out, at time.Time)
+
 	mu    sync.Mutex
 	conns map[*websocket.Conn]struct{}
 	wg    sync.WaitGroup
@@ -135,6 +139,9 @@ func (s *Server) Serve(h Handler) http.HandlerFunc {
 					if err := ws.WriteMessage(websocket.TextMessage, f); err != nil {
 						return
 					}
+				}
+				if s.Sent != nil && o.Kind != OutRaw {
+					s.Sent(o, time.Now())
 				}
 			}
 		}
