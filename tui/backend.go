@@ -27,6 +27,10 @@ type Backend interface {
 	RecentTrades(sym market.Symbol, n int) []market.Trade
 	// Health is the current health of every stream.
 	Health() []engine.StreamHealth
+	// Degraded returns the recent spans of feed time during which sym's data was not whole
+	// (its trades reconnecting, its book resyncing), oldest first; the last one has To 0
+	// while it lasts.
+	Degraded(sym market.Symbol) []engine.Degraded
 	// Logs returns up to n of the newest engine log entries, oldest first.
 	Logs(n int) []engine.LogEntry
 

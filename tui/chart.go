@@ -22,7 +22,7 @@ import (
 //	rows 0 … gh-base-1   candles (the price axis labels sit left of the y axis)
 //	row  gh-base         gap (only with volume)
 //	rows gh-volH … gh-1  volume bars, aligned column for column with the candles
-//	row  gh              x axis
+//	row  gh              x axis (a ! under each candle of degraded data, see flags)
 //	row  h-1             time labels
 //
 // Columns: one per candle, candle j of the window in column origin.X+1+j. To get exactly one
@@ -49,9 +49,14 @@ type candleChart struct {
 	// them before build.
 	overlays []chartOverlay
 	marks    []chartMark
+	// flags marks candles of degraded data: flags[i] puts a ! on the x axis under candle i of
+	// the series given to build (the Market pane sets it from the engine's degraded spans).
+	// Set it before build; nil marks nothing.
+	flags []bool
 
 	gh, volH, base int
 	dirs           []int8 // per graph column of the last build: +1 up, -1 down
+	flagged        []bool // per graph column of the last build: a degraded-data mark on the x axis
 	lastRow        int    // canvas row of the last-price tag, -1 when none
 	graphW         int    // graph width of the last build (candles that fit)
 	originX        int    // column of the y axis in the last build
@@ -266,6 +271,16 @@ func (c *candleChart) build(series []market.Candle, tf market.Timeframe, scroll 
 
 	c.drawOverlays(win, start, x0, vmin, ys)
 
+	// Degraded-data marks on the x axis, under their candles.
+	c.flagged = c.flagged[:0]
+	for j := range win {
+		f := start+j < len(c.flags) && c.flags[start+j]
+		c.flagged = append(c.flagged, f)
+		if f {
+			cv.SetCell(canvas.Point{X: x0 + j, Y: c.gh}, canvas.NewCell('!'))
+		}
+	}
+
 	// Last-price tag on the price axis.
 	c.lastRow = -1
 	last := win[len(win)-1].Close
@@ -367,6 +382,7 @@ func (c *candleChart) drawOverlays(win []market.Candle, start, x0 int, vmin, ys 
 func (c *candleChart) render(st *Styles, ox int) []string {
 	ndirs := len(c.dirs)
 	over := c.over
+	flagged := c.flagged
 	return canvasLines(st, &c.ts.Canvas, c.w, c.h, &c.sb, func(x, y int) cls {
 		if len(over) > 0 {
 			if k := over[y*c.w+x]; k != noCls {
@@ -374,6 +390,8 @@ func (c *candleChart) render(st *Styles, ox int) []string {
 			}
 		}
 		switch {
+		case y == c.gh && x > ox && x-ox-1 < len(flagged) && flagged[x-ox-1]:
+			return cWarn
 		case x < ox && y == c.lastRow:
 			return cLast
 		case x <= ox || y >= c.gh:

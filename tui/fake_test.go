@@ -35,6 +35,9 @@ type fakeBackend struct {
 	candles   map[string][]market.Candle
 	trades    map[market.Symbol][]market.Trade
 	health    []engine.StreamHealth
+	degraded  map[market.Symbol][]engine.Degraded
+	healthN   int // Health calls
+	degradedN int // Degraded calls
 	logs      []engine.LogEntry
 	pausable  bool
 	paused    bool
@@ -389,7 +392,52 @@ func (f *fakeBackend) RecentTrades(sym market.Symbol, n int) []market.Trade {
 func (f *fakeBackend) Health() []engine.StreamHealth {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.healthN++
 	return append([]engine.StreamHealth(nil), f.health...)
+}
+
+func (f *fakeBackend) Degraded(sym market.Symbol) []engine.Degraded {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.degradedN++
+	return append([]engine.Degraded(nil), f.degraded[sym]...)
+}
+
+// setHealth replaces the streams' health.
+func (f *fakeBackend) setHealth(hs ...engine.StreamHealth) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.health = append([]engine.StreamHealth(nil), hs...)
+}
+
+// editHealth changes the health of the stream of sym and channel (it must exist).
+func (f *fakeBackend) editHealth(sym market.Symbol, channel string, edit func(*engine.StreamHealth)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.health {
+		if f.health[i].Symbol == sym && f.health[i].Channel == channel {
+			edit(&f.health[i])
+			return
+		}
+	}
+	panic(fmt.Sprintf("fake: no %s %s stream", sym, channel))
+}
+
+// setDegraded replaces sym's degraded spans.
+func (f *fakeBackend) setDegraded(sym market.Symbol, spans ...engine.Degraded) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.degraded == nil {
+		f.degraded = map[market.Symbol][]engine.Degraded{}
+	}
+	f.degraded[sym] = append([]engine.Degraded(nil), spans...)
+}
+
+// healthReads is how many times the console read the health and the degraded spans.
+func (f *fakeBackend) healthReads() (health, degraded int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.healthN, f.degradedN
 }
 
 func (f *fakeBackend) Logs(n int) []engine.LogEntry {

@@ -285,6 +285,11 @@ func (p *jobsPane) listKey(msg tea.KeyMsg) tea.Cmd {
 		p.form = newFlowForm(p.c)
 		p.msg = ""
 		p.dirty = true
+	case key.Matches(msg, dataSyncKey):
+		p.formSeq++
+		p.form = newDataSyncForm(p.c)
+		p.msg = ""
+		p.dirty = true
 	case key.Matches(msg, k.Cancel):
 		v, ok := p.selectedJob()
 		switch {
@@ -649,7 +654,7 @@ func (p *jobsPane) renderList(now time.Time) []string {
 
 	avail := h - len(lines)
 	if len(p.rows) == 0 {
-		msg := "No jobs yet.\n\nPress n for a backtest, s for a parameter sweep, o for an order-flow run."
+		msg := "No jobs yet.\n\nPress n for a backtest, s for a parameter sweep, o for an order-flow run.\nf downloads a venue's candle history into the database."
 		switch {
 		case p.loadErr != nil:
 			msg = "could not list the jobs: " + firstLine(p.loadErr.Error()) + "\n\nPress n for a new backtest, s for a sweep."
@@ -827,13 +832,13 @@ func (p *jobsPane) ShortHelp() []key.Binding {
 		}
 		return append(bs, shortKeys.Scroll)
 	}
-	return []key.Binding{s.New, s.Sweep, s.Flow, s.Open, s.Cancel, s.Report, s.Select}
+	return []key.Binding{s.New, s.Sweep, s.Flow, s.Open, s.Cancel, s.Report, dataSyncShortKey, s.Select}
 }
 
 func (p *jobsPane) FullHelp() [][]key.Binding {
 	k := &jobsKeys
 	return [][]key.Binding{
-		{k.Up, k.Down, k.New, k.Sweep, k.Flow, k.Cancel, k.Open, k.Report},
+		{k.Up, k.Down, k.New, k.Sweep, k.Flow, dataSyncKey, k.Cancel, k.Open, k.Report},
 		{k.Yes, k.No},
 		{k.NextField, k.PrevField, k.Choice, k.Enter, k.Submit, k.CloseForm},
 		{k.Back, k.Scroll, k.View},

@@ -42,6 +42,10 @@ const (
 	fDepth // OBI depth (order-flow form)
 )
 
+// fExchange is the data-sync form's venue. Its value stands apart from the bot form's keys,
+// which follow fDepth (bots_form.go).
+const fExchange fieldKey = 0x80
+
 // formDays is how far back the form's "from" date starts: 30 days before the engine clock.
 const formDays = 30
 
@@ -79,6 +83,7 @@ type jobForm struct {
 	c      *Common
 	sweep  bool
 	flow   bool // the order-flow form: a file and a depth
+	sync   bool // the data-sync form: REST history of a venue into the database
 	strats []strategies.Strategy
 	si     int
 	fields []*formField
@@ -115,6 +120,55 @@ func newFlowForm(c *Common) *jobForm {
 			hint: "levels per side in OBI; 0 = every level of each snapshot"},
 	}
 	f.rows = 2
+	f.refocus()
+	return f
+}
+
+// dataSyncKey opens the data-sync form from the job list (f: fetch), as `tradeconsole fetch`
+// does; dataSyncShortKey is its footer entry.
+var (
+	dataSyncKey      = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "new data sync (fetch history)"))
+	dataSyncShortKey = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "fetch"))
+)
+
+// newDataSyncForm opens the data-sync form: a venue's REST candle history into the database
+// (engine.DataSyncJob). The venue defaults to the console's exchange when it is one of them,
+// the symbol to the console's first, the timeframe to 1m, from to formDays days before the
+// engine clock, to (blank) to the time the job runs.
+func newDataSyncForm(c *Common) *jobForm {
+	f := &jobForm{c: c, sync: true}
+	b := c.Backend
+	venues := engine.DataSyncExchanges()
+	ex := &formField{key: fExchange, label: "exchange", choices: venues, row: 0,
+		hint: "the venue whose REST klines are downloaded"}
+	for i, v := range venues {
+		if v == b.Exchange() {
+			ex.ci = i
+		}
+	}
+	sym := ""
+	if syms := b.Symbols(); len(syms) > 0 {
+		sym = string(syms[0])
+	}
+	var tfs []string
+	for _, tf := range market.Timeframes {
+		if tf >= market.TF1m {
+			tfs = append(tfs, tf.String())
+		}
+	}
+	from := b.Now().UTC().AddDate(0, 0, -formDays).Format("2006-01-02")
+	f.fields = []*formField{
+		ex,
+		{key: fSymbol, label: "symbol", text: true, row: 1, in: f.newInput(sym, "BTCUSDT"),
+			hint: "the market as the console writes it (BTCUSDT); the venue must list it"},
+		{key: fTimeframe, label: "timeframe", choices: tfs, row: 2,
+			hint: "the candles downloaded; the venue must serve the timeframe"},
+		{key: fFrom, label: "from", text: true, row: 3, in: f.newInput(from, ""),
+			hint: "first day, YYYY-MM-DD (UTC), or YYYY-MM-DD HH:MM"},
+		{key: fTo, label: "to", text: true, row: 4, in: f.newInput("", "(now)"),
+			hint: "last day, YYYY-MM-DD (UTC), through its end; blank: up to the time the job runs"},
+	}
+	f.rows = len(f.fields)
 	f.refocus()
 	return f
 }
@@ -386,8 +440,11 @@ func (f *jobForm) update(msg tea.KeyMsg) tea.Cmd {
 // payload checks what the engine cannot (dates, numbers) and builds the job: an
 // engine.BacktestJob, or an engine.SweepJob for the sweep form.
 func (f *jobForm) payload() (string, any, error) {
-	if f.flow {
+	switch {
+	case f.flow:
 		return f.flowPayload()
+	case f.sync:
+		return f.syncPayload()
 	}
 	s := f.strategy()
 	if s == nil {
@@ -490,6 +547,69 @@ func (f *jobForm) flowPayload() (string, any, error) {
 	return engine.JobTypeOrderflow, job, nil
 }
 
+// syncPayload builds the data-sync job: dates as the form reads them (a date "to" runs through
+// the end of that day); the engine checks the venue, the symbol and the timeframe.
+func (f *jobForm) syncPayload() (string, any, error) {
+	job := engine.DataSyncJob{
+		Exchange:  f.fieldValue(fExchange),
+		Symbol:    strings.ToUpper(f.fieldValue(fSymbol)),
+		Timeframe: f.fieldValue(fTimeframe),
+	}
+	var errs []error
+	if job.Symbol == "" {
+		errs = append(errs, errors.New("symbol: name the market, e.g. BTCUSDT"))
+	}
+	var fromT, toT time.Time
+	if v := f.fieldValue(fFrom); v == "" {
+		errs = append(errs, errors.New("from: a first day is needed, YYYY-MM-DD (UTC)"))
+	} else if t, dateOnly, err := parseFormDate(v); err != nil {
+		errs = append(errs, fmt.Errorf("from %q: %w", v, err))
+	} else {
+		fromT, job.From = t, formatFormDate(t, dateOnly)
+	}
+	if v := f.fieldValue(fTo); v != "" {
+		t, dateOnly, err := parseFormDate(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("to %q: %w", v, err))
+		default:
+			if dateOnly {
+				t = t.AddDate(0, 0, 1) // through the end of that day
+			}
+			toT, job.To = t, formatFormDate(t, dateOnly)
+		}
+	}
+	if !fromT.IsZero() && !toT.IsZero() && !toT.After(fromT) {
+		errs = append(errs, fmt.Errorf("to %q: must be after from", f.fieldValue(fTo)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return "", nil, err
+	}
+	return engine.JobTypeDataSync, job, nil
+}
+
+// formatFormDate writes a form time for a payload: a day as YYYY-MM-DD, else RFC 3339.
+func formatFormDate(t time.Time, dateOnly bool) string {
+	if dateOnly {
+		return t.Format("2006-01-02")
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// describeDataSync says what a data_sync job downloads, from its payload:
+// "bybit BTCUSDT 1m · 2025-10-22 → now".
+func describeDataSync(v engine.JobView) string {
+	var p engine.DataSyncJob
+	if len(v.Payload) == 0 || json.Unmarshal(v.Payload, &p) != nil {
+		return ""
+	}
+	to := p.To
+	if to == "" {
+		to = "now"
+	}
+	return fmt.Sprintf("%s %s %s · %s → %s", p.Exchange, p.Symbol, p.Timeframe, p.From, to)
+}
+
 func (f *jobForm) fieldValue(k fieldKey) string {
 	for _, fl := range f.fields {
 		if fl.key == k {
@@ -552,10 +672,10 @@ func (f *jobForm) setError(err error) {
 // cleanSubmitError drops the prefixes SubmitJob adds ("jobs: submit backtest: backtest: "):
 // the form says what is being submitted.
 func cleanSubmitError(s string) string {
-	for _, t := range []string{engine.JobTypeBacktest, engine.JobTypeSweep} {
+	for _, t := range []string{engine.JobTypeBacktest, engine.JobTypeSweep, engine.JobTypeDataSync} {
 		s = strings.TrimPrefix(s, "jobs: submit "+t+": ")
 	}
-	for _, t := range []string{engine.JobTypeBacktest, engine.JobTypeSweep} {
+	for _, t := range []string{engine.JobTypeBacktest, engine.JobTypeSweep, engine.JobTypeDataSync} {
 		if r, ok := strings.CutPrefix(s, t+": "); ok && !strings.HasPrefix(r, t+" ") {
 			s = r
 		}
@@ -588,6 +708,8 @@ func fieldNamed(fl *formField, line string) bool {
 		return strings.Contains(line, "slippage")
 	case fRankBy:
 		return strings.Contains(line, "rank-by")
+	case fExchange:
+		return strings.HasPrefix(line, "exchange")
 	}
 	return botFieldNamed(fl, line)
 }
@@ -609,6 +731,8 @@ func (f *jobForm) render(w, h int) []string {
 		title = "New parameter sweep"
 	case f.flow:
 		title = "New order-flow run (OBI and CVD per snapshot into the file's metrics table)"
+	case f.sync:
+		title = "New data sync (a venue's REST candles into the database; a rerun resumes)"
 	case f.bot && f.editing != nil:
 		title = "Edit bot " + f.editing.Name + " (its name stays)"
 	case f.bot:

@@ -3,12 +3,14 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/tradeconsole/tradeconsole/engine"
 	"github.com/tradeconsole/tradeconsole/internal/ring"
@@ -73,6 +75,16 @@ type marketPane struct {
 	miniVals  []float64 // scratch
 	flowLines []string  // cached column: chartH lines of flowW cells
 
+	// Stream health of the symbol, re-read on the frame tick at most every healthRefresh (and
+	// at once after a symbol change), never per event; a change marks what shows it dirty.
+	healthAt    time.Time
+	healthStale bool
+	streamWarn  string            // "trades reconnecting · book resyncing"; "" when whole
+	bookResync  bool              // the book is being rebuilt: the ladder says so
+	degraded    []engine.Degraded // the symbol's spans of incomplete data, oldest first
+	flags       []bool            // per candle of series: overlaps a degraded span (scratch)
+	marked      bool              // a flagged candle is on screen: the header has the legend
+
 	// Cached parts of the view: dirty rebuilds the header, chart and tape, flowDirty the
 	// order-flow column; View joins them.
 	head      [2]string
@@ -96,6 +108,7 @@ func newMarketPane(c *Common) *marketPane {
 		flowWin: miniWindow(b.FlowWindows()),
 	}
 	p.flowDirty = true
+	p.healthStale = true
 	p.ti = initialTimeframe(p.tfs, c.Opts.Timeframe)
 	return p
 }
@@ -192,6 +205,7 @@ func (p *marketPane) selectSymbol(i int) tea.Cmd {
 	changed := i != p.si
 	p.si = i
 	p.flowDirty = true
+	p.healthStale = true
 	return p.reload(changed)
 }
 
@@ -391,7 +405,8 @@ func (p *marketPane) layout() {
 
 func (p *marketPane) View() string { return p.view }
 
-func (p *marketPane) Frame(time.Time) bool {
+func (p *marketPane) Frame(now time.Time) bool {
+	p.pollHealth(now)
 	if !p.dirty && !p.flowDirty {
 		return false
 	}
@@ -401,6 +416,9 @@ func (p *marketPane) Frame(time.Time) bool {
 	}
 	if p.flowDirty {
 		p.renderFlow()
+		if p.bookResync {
+			p.resyncLadder()
+		}
 	}
 	p.dirty, p.flowDirty = false, false
 	old := p.view
@@ -460,10 +478,16 @@ func (p *marketPane) render() {
 	case !p.chart.valid:
 		body = centered("enlarge the terminal to see the chart", p.chartW, p.chartH)
 	default:
+		p.flags = degradedFlags(p.flags, p.series, p.tf(), p.degraded)
+		p.chart.flags = p.flags
 		start, end, body = p.chart.build(p.series, p.tf(), p.scroll, st)
 		if body == nil {
 			body = centered("enlarge the terminal to see the chart", p.chartW, p.chartH)
 		}
+	}
+	p.marked = false
+	if body != nil && end <= len(p.flags) {
+		p.marked = slices.Contains(p.flags[start:end], true)
 	}
 	h1, h2 := p.header(start, end)
 	p.head = [2]string{fit(h1, p.w), fit(h2, p.w)}
@@ -507,6 +531,11 @@ func (p *marketPane) header(start, end int) (string, string) {
 		l1.WriteString("  loading…")
 	case n == 0:
 		l1.WriteString("  no data")
+	}
+	// Line 2 starts with the warning about the symbol's streams, the one thing it must not lose.
+	if p.streamWarn != "" {
+		l2.WriteString(st.paint(cWarn, "⚠ "+p.streamWarn))
+		l2.WriteString("  ")
 	}
 	if p.loading || p.loadErr != nil || n == 0 {
 		if len(p.syms) > 1 {
@@ -560,7 +589,133 @@ func (p *marketPane) header(start, end int) (string, string) {
 	} else {
 		r2.WriteString(st.paint(cOK, liveLabel(p.c.Backend)))
 	}
+	if p.marked { // the legend of the marks stays, at the cost of the range's end
+		legend := st.paint(cWarn, "!") + " degraded data"
+		if full := legend + "  " + r2.String(); ansi.StringWidth(l2.String())+1+ansi.StringWidth(full) <= p.w {
+			return spread(l1.String(), r1.String(), p.w), spread(l2.String(), full, p.w)
+		}
+		return spread(l1.String(), r1.String(), p.w), spreadKeep(l2.String(), legend, p.w)
+	}
 	return spread(l1.String(), r1.String(), p.w), spread(l2.String(), r2.String(), p.w)
+}
+
+// spreadKeep is spread that keeps right whole, cutting left short to make room for it (right
+// is dropped only when it does not fit at all).
+func spreadKeep(left, right string, w int) string {
+	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
+	switch {
+	case lw+1+rw <= w:
+		return spread(left, right, w)
+	case rw+1 >= w:
+		return fit(left, w)
+	}
+	return fit(truncate(left, w-rw-1), w-rw) + right
+}
+
+// healthRefresh is how often the Market pane re-reads its symbol's stream health and degraded
+// spans while it is shown.
+const healthRefresh = 500 * time.Millisecond
+
+// pollHealth re-reads the symbol's stream states and degraded spans when they are due, and
+// marks dirty what shows a change: the header and chart (the warning, the candle marks), the
+// order-flow column (the ladder while the book resyncs). Called on frame ticks only.
+func (p *marketPane) pollHealth(now time.Time) {
+	if d := now.Sub(p.healthAt); !p.healthStale && d >= 0 && d < healthRefresh {
+		return
+	}
+	p.healthStale, p.healthAt = false, now
+	sym := p.sym()
+	var warn string
+	var resync bool
+	var spans []engine.Degraded
+	if sym != "" {
+		b := p.c.Backend
+		warn, resync = streamWarning(b.Health(), sym)
+		spans = b.Degraded(sym)
+	}
+	if warn != p.streamWarn {
+		p.streamWarn, p.dirty = warn, true
+	}
+	if resync != p.bookResync {
+		p.bookResync, p.flowDirty = resync, true
+	}
+	if !slices.Equal(spans, p.degraded) {
+		p.degraded, p.dirty = spans, true
+	}
+}
+
+// streamWarning names sym's streams that are reconnecting or resyncing ("trades/book
+// reconnecting · book resyncing"; "" when none), and whether its book is resyncing. A stream
+// without a symbol is connection-wide: it counts for every symbol.
+func streamWarning(hs []engine.StreamHealth, sym market.Symbol) (string, bool) {
+	var reconn, resync []string
+	book := false
+	for _, h := range hs {
+		if h.Symbol != sym && h.Symbol != "" {
+			continue
+		}
+		ch := h.Channel
+		if ch == "" {
+			ch = "feed"
+		}
+		switch h.State {
+		case engine.StateReconnecting:
+			if !slices.Contains(reconn, ch) {
+				reconn = append(reconn, ch)
+			}
+		case engine.StateResyncing:
+			if !slices.Contains(resync, ch) {
+				resync = append(resync, ch)
+			}
+			book = book || h.Channel == market.ChannelBook
+		}
+	}
+	var parts []string
+	if len(reconn) > 0 {
+		parts = append(parts, strings.Join(reconn, "/")+" reconnecting")
+	}
+	if len(resync) > 0 {
+		parts = append(parts, strings.Join(resync, "/")+" resyncing")
+	}
+	return strings.Join(parts, " · "), book
+}
+
+// degradedFlags marks, into flags (reused), the candles of series whose interval [T−tf, T)
+// overlaps one of the spans [From, To) (To 0: still lasting); nil spans mark nothing.
+func degradedFlags(flags []bool, series []market.Candle, tf market.Timeframe, spans []engine.Degraded) []bool {
+	flags = flags[:0]
+	if len(spans) == 0 {
+		return flags
+	}
+	for range series {
+		flags = append(flags, false)
+	}
+	ms := tf.Millis()
+	for _, sp := range spans {
+		// The first candle ending after the span starts, then on while it starts before the end.
+		i := sort.Search(len(series), func(i int) bool { return series[i].Time > sp.From })
+		for ; i < len(series); i++ {
+			if sp.To != 0 && series[i].Time-ms >= sp.To {
+				break
+			}
+			flags[i] = true
+		}
+	}
+	return flags
+}
+
+// resyncLadder replaces the ladder with a message while the book is being rebuilt: the levels
+// the engine still holds are not the venue's book.
+func (p *marketPane) resyncLadder() {
+	w, h := p.flowW, p.chartH
+	if w <= 0 || h <= 0 || len(p.flowLines) < h {
+		return
+	}
+	ladderH, _ := flowRows(h)
+	if !p.hasFlow {
+		ladderH = h
+	}
+	copy(p.flowLines, centered(p.c.Styles.paint(cWarn, "book resyncing…"), w, ladderH))
 }
 
 // reference is the price the change is measured against: the close 24 h before the last
