@@ -23,6 +23,7 @@ import (
 	"github.com/tradeconsole/tradeconsole/engine"
 	"github.com/tradeconsole/tradeconsole/feeds/replay"
 	"github.com/tradeconsole/tradeconsole/feeds/sim"
+	"github.com/tradeconsole/tradeconsole/feeds/venue"
 	"github.com/tradeconsole/tradeconsole/market"
 	"github.com/tradeconsole/tradeconsole/storage"
 	"github.com/tradeconsole/tradeconsole/tui"
@@ -127,7 +128,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 			fmt.Fprintf(stdout, "tradeconsole %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
-	root.AddCommand(headless, versionCmd, newOrderflowCmd(stdout, stderr), newBacktestCmd(&g, stdout, stderr))
+	root.AddCommand(headless, versionCmd, newOrderflowCmd(stdout, stderr), newBacktestCmd(&g, stdout, stderr), newFetchCmd(stderr))
 	return root
 }
 
@@ -243,7 +244,11 @@ func open(ctx context.Context, cfg settings, logOut io.Writer) (*system, error) 
 		Logger:      logger,
 		OrderFlow:   ofOpt,
 	})
-	jobs := engine.NewJobs(db, engine.JobsOptions{Workers: cfg.Jobs.Workers, Logger: eng.Logger(), Publish: eng.Publish})
+	handlers := engine.DefaultJobHandlers()
+	handlers[engine.JobTypeDataSync] = engine.DataSyncHandler(func(exchange string) (venue.Historian, error) {
+		return newHistorian(&cfg.Config, exchange)
+	})
+	jobs := engine.NewJobs(db, engine.JobsOptions{Workers: cfg.Jobs.Workers, Logger: eng.Logger(), Publish: eng.Publish, Handlers: handlers})
 	eng.AttachJobs(jobs, cfg.ReportDir())
 	// One process per data dir runs the jobs; another one (a second console, headless next to
 	// a console) lists, submits and cancels them, and the first one runs them.

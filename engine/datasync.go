@@ -64,7 +64,7 @@ func CheckHistoryTimeframe(h venue.Historian, exchange string, tf market.Timefra
 
 // SyncCandles downloads the closed tf candles of sym stamped in (from, to] from h into store
 // under exchange. It checks that the venue serves tf and knows sym (an unknown symbol is an
-// error naming it, with the venue's message), then resumes after the newest candle of the
+// error naming the series, with the venue's message), then resumes after the newest candle of the
 // series already stored in (from, to], if any. Each page h delivers is stored before the next
 // is fetched; progress (may be nil) gets the fraction of the range covered, non-decreasing,
 // ending with 1 on success. Candles outside the range, out of order or with non-finite
@@ -81,7 +81,7 @@ func SyncCandles(ctx context.Context, h venue.Historian, store CandleSyncStore, 
 		return res, err
 	}
 	if _, err := h.Instrument(ctx, sym); err != nil {
-		return res, fmt.Errorf("%s: symbol %s: %w", exchange, sym, err)
+		return res, fmt.Errorf("sync %s: %w", series, err) // the venue's message, naming the symbol
 	}
 
 	done := -1.0

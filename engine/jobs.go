@@ -668,6 +668,10 @@ func jobSummary(job storage.Job) string {
 		return "done"
 	}
 	switch job.Type {
+	case JobTypeDataSync:
+		if s, ok := dataSyncSummary(job.Result); ok {
+			return s
+		}
 	case JobTypeBacktest:
 		var r BacktestJobResult
 		if json.Unmarshal(job.Result, &r) == nil {

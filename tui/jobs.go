@@ -768,6 +768,9 @@ type jobPayload struct {
 // describeJob says what a job runs, from its payload: "sma_cross fast=5 · sim BTCUSDT 1m ·
 // 2025-10-22 → newest", plus the ranges and ranking of a sweep.
 func describeJob(v engine.JobView) string {
+	if v.Type == engine.JobTypeDataSync {
+		return describeDataSync(v)
+	}
 	var pl jobPayload
 	if len(v.Payload) == 0 || json.Unmarshal(v.Payload, &pl) != nil {
 		return ""
