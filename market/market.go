@@ -89,8 +89,9 @@ type Candle struct {
 // Start is the first millisecond the candle covers.
 func (c Candle) Start() int64 { return c.Time - c.Timeframe.Millis() }
 
-// Flat reports whether the candle is a gap filler (no trades in its interval).
-func (c Candle) Flat() bool { return c.Trades == 0 }
+// Flat reports whether the candle is a gap filler (no trades in its interval). Venue klines
+// without a trade count (Bybit, OKX) have Trades 0 but a volume: they are not flat.
+func (c Candle) Flat() bool { return c.Trades == 0 && c.Volume == 0 }
 
 // Level is one price level of an L2 book. Size 0 in a delta deletes the level.
 type Level struct {
