@@ -233,7 +233,10 @@ func open(ctx context.Context, cfg settings, logOut io.Writer) (*system, error) 
 		ofOpt.Recorder = rec
 	}
 	history := cfg.Sim.HistoryDays
-	if cfg.Exchange != "sim" {
+	switch {
+	case slices.Contains(config.Venues, cfg.Exchange):
+		history = cfg.Venue.HistoryDays
+	case cfg.Exchange != "sim":
 		history = 0
 	}
 	eng := engine.New(feed, db, engine.Options{
@@ -241,6 +244,7 @@ func open(ctx context.Context, cfg settings, logOut io.Writer) (*system, error) 
 		Grace:       cfg.CandleGrace,
 		HistoryDays: history,
 		NoResume:    cfg.Exchange == "replay",
+		KlineLag:    cfg.Venue.KlineLag,
 		Logger:      logger,
 		OrderFlow:   ofOpt,
 	})
@@ -335,6 +339,12 @@ func openFeed(ctx context.Context, cfg settings) (engine.Feed, error) {
 		return f, nil
 	case "replay":
 		return openReplay(ctx, cfg)
+	case "bybit", "okx", "binance":
+		f, err := openVenue(&cfg.Config, cfg.Exchange)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return f, nil
 	}
 	return nil, usageError{fmt.Errorf("exchange %q is not available", cfg.Exchange)}
 }

@@ -126,7 +126,7 @@ type OKXConfig struct {
 
 // BinanceConfig is the binance section (exchange: binance; spot).
 type BinanceConfig struct {
-	WSURL   string // binance.ws_url: the stream host; combined streams are under /stream
+	WSURL   string // binance.ws_url: the combined-stream endpoint (…/stream)
 	RESTURL string // binance.rest_url
 }
 
@@ -235,7 +235,7 @@ func Default() Config {
 			Simulated:     false,
 		},
 		Binance: BinanceConfig{
-			WSURL:   "wss://stream.binance.com:9443",
+			WSURL:   "wss://stream.binance.com:9443/stream",
 			RESTURL: "https://api.binance.com",
 		},
 		Storage: StorageConfig{

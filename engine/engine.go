@@ -123,7 +123,7 @@ type Engine struct {
 	feedErr  atomic.Value  // error from Feed.Run, if any
 	feedDone chan struct{} // closed when Feed.Run has returned
 
-	venue   bool               // the feed sends klines: venue mode (venue.go)
+	venue   bool              // the feed sends klines: venue mode (venue.go)
 	fillReq chan *symbolState // venue mode: clock-triggered kline fills
 }
 

@@ -66,7 +66,7 @@ type StreamHealth struct {
 	Symbol      market.Symbol
 	Channel     string // "trades", "book" or "candles" (venues: the kline stream)
 	State       StreamState
-	Detail      string // why the state is what it is: the last reconnect or resync reason, a venue error
+	Detail      string        // why the state is what it is: the last reconnect or resync reason, a venue error
 	MsgsPerSec  float64       // over the last few seconds
 	Messages    int64         // since start
 	LastMessage time.Time     // wall time of the last message; zero if none yet

@@ -33,11 +33,11 @@ type Faults struct {
 type OutKind int
 
 const (
-	OutTrade OutKind = iota
-	OutBook          // a delta
-	OutSnapshot      // a full book (Book holds the levels, Seq the id)
-	OutKline         // a closed 1m kline
-	OutRaw           // a control frame the venue fake queued (Raw): acks, pongs, errors
+	OutTrade    OutKind = iota
+	OutBook             // a delta
+	OutSnapshot         // a full book (Book holds the levels, Seq the id)
+	OutKline            // a closed 1m kline
+	OutRaw              // a control frame the venue fake queued (Raw): acks, pongs, errors
 )
 
 // Out is one message for one subscriber, in the order the venue would send it.
@@ -76,17 +76,17 @@ type Player struct {
 	s   *Script
 	opt PlayerOptions
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	now      int64
-	books    map[market.Symbol]*Book
-	subs     map[*Sub]struct{}
-	stalled  bool
-	done     bool
-	drops    int
-	gaps     int
-	badSums  int
-	pos      int
+	mu      sync.Mutex
+	cond    *sync.Cond
+	now     int64
+	books   map[market.Symbol]*Book
+	subs    map[*Sub]struct{}
+	stalled bool
+	done    bool
+	drops   int
+	gaps    int
+	badSums int
+	pos     int
 }
 
 // Sub is one connection's subscriptions: the venue fake reads C and writes it to its socket,

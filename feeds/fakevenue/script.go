@@ -233,20 +233,20 @@ func roundVol(v float64) float64 {
 func (s *Script) End() int64 { return s.Config.Start + s.Config.Duration.Milliseconds() }
 
 // Klines are the closed 1m candles of sym over the whole script.
-func (s *Script) Klines(sym market.Symbol) []market.Candle { return s.klines[sym] }
+func (s *Script) Klines(sym market.Symbol) []market.Candle { return slices.Clip(s.klines[sym]) }
 
 // Trades are the trades of sym.
-func (s *Script) Trades(sym market.Symbol) []Trade { return s.trades[sym] }
+func (s *Script) Trades(sym market.Symbol) []Trade { return slices.Clip(s.trades[sym]) }
 
 // KlinesAt are the 1m candles of sym as the venue would answer at script time now: the closed
 // ones (end ≤ now) and the still-open bar, its values so far (open=false for it).
 func (s *Script) KlinesAt(sym market.Symbol, now int64) (closed []market.Candle, open market.Candle, hasOpen bool) {
 	ks := s.klines[sym]
 	n, _ := slices.BinarySearchFunc(ks, now+1, func(c market.Candle, t int64) int { return int(c.Time - t) })
-	closed = ks[:n]
+	closed = ks[:n:n] // a caller's append must not write into the script
 	if n < len(ks) {
 		end := ks[n].Time
-		part := klinesOf(s.Config.Exchange, sym, tradesBefore(s.trades[sym], now+1), end-60_000, end)
+		part := klinesOf(s.Config.Exchange, sym, tradesIn(s.trades[sym], end-60_000, now+1), end-60_000, end)
 		if len(part) == 1 && part[0].Trades > 0 {
 			open, hasOpen = part[0], true
 		}
@@ -254,16 +254,19 @@ func (s *Script) KlinesAt(sym market.Symbol, now int64) (closed []market.Candle,
 	return closed, open, hasOpen
 }
 
-func tradesBefore(ts []Trade, t int64) []Trade {
-	n, _ := slices.BinarySearchFunc(ts, t, func(x Trade, t int64) int { return int(x.Time - t) })
-	return ts[:n]
+// tradesIn are the trades with times in [from, to).
+func tradesIn(ts []Trade, from, to int64) []Trade {
+	cmp := func(x Trade, t int64) int { return int(x.Time - t) }
+	i, _ := slices.BinarySearchFunc(ts, from, cmp)
+	j, _ := slices.BinarySearchFunc(ts, to, cmp)
+	return ts[i:max(i, j)]
 }
 
 // Interval aggregates closed 1m klines into tf candles (tf a multiple of 1m); only whole
 // buckets are returned.
 func Interval(ks []market.Candle, tf market.Timeframe) []market.Candle {
 	if tf == market.TF1m {
-		return ks
+		return slices.Clip(ks)
 	}
 	var out []market.Candle
 	per := int(tf / market.TF1m)

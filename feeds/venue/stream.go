@@ -325,7 +325,7 @@ func (r *runner) run(ctx context.Context) error {
 			case ev.kind == evDone && cur != nil && ev.c == cur.c:
 				if IsFatal(ev.err) {
 					closeAll(ev.err)
-					r.drain(cur, next)
+					r.drain(next) // cur's goroutines are done: this was their last event
 					return errors.Unwrap(ev.err)
 				}
 				cur = nil
