@@ -66,6 +66,10 @@ type PlayerOptions struct {
 	Checksum func(*Book) int32
 	// SnapshotDepth limits subscription snapshots; 0 sends every level.
 	SnapshotDepth int
+	// Loops plays the script this many times back to back (0 or 1: once), each pass shifted
+	// by the script's duration, its update ids and trade ids continuing: a long sustained
+	// stream from a short script (benchmarks).
+	Loops int
 	// Buffer is each subscriber's queue length; default 1<<16. A full queue blocks the player
 	// (backpressure: nothing is lost to a slow client).
 	Buffer int
@@ -330,14 +334,15 @@ func (p *Player) Run(ctx context.Context) error {
 	began := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.pos < len(p.s.Events) {
+	total := len(p.s.Events) * max(1, p.opt.Loops)
+	for p.pos < total {
 		for !p.coveredLocked() && ctx.Err() == nil {
 			p.cond.Wait()
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		ev := p.s.Events[p.pos]
+		ev := p.event(p.pos)
 		if stallAt >= 0 && ev.Time >= stallAt {
 			stallAt = -1
 			p.stalled = true
@@ -358,8 +363,8 @@ func (p *Player) Run(ctx context.Context) error {
 			}
 			// The venue goes on while the client is away: DropLose of events are applied, not sent.
 			lose := ev.Time + f.DropLose.Milliseconds()
-			for p.pos < len(p.s.Events) && p.s.Events[p.pos].Time < lose {
-				p.applyLocked(p.s.Events[p.pos])
+			for p.pos < total && p.event(p.pos).Time < lose {
+				p.applyLocked(p.event(p.pos))
 				p.pos++
 			}
 			continue
@@ -394,6 +399,36 @@ func (p *Player) Run(ctx context.Context) error {
 	}
 	p.done = true
 	return nil
+}
+
+// event is the i-th event of the (looped) script: pass k is shifted by k script durations,
+// with update and trade ids continuing.
+func (p *Player) event(i int) Event {
+	n := len(p.s.Events)
+	ev := p.s.Events[i%n]
+	k := int64(i / n)
+	if k == 0 {
+		return ev
+	}
+	dt := k * p.s.Config.Duration.Milliseconds()
+	ev.Time += dt
+	switch {
+	case ev.Trade != nil:
+		tr := *ev.Trade
+		tr.Time += dt
+		tr.ID += k * int64(len(p.s.trades[tr.Symbol]))
+		ev.Trade = &tr
+	case ev.Book != nil:
+		d := *ev.Book
+		d.Time += dt
+		d.Seq += k * int64(p.s.deltas[d.Symbol])
+		ev.Book = &d
+	case ev.Kline != nil:
+		c := *ev.Kline
+		c.Time += dt
+		ev.Kline = &c
+	}
+	return ev
 }
 
 // waitDrainedLocked waits until every subscriber's queue is empty (the lock is released while

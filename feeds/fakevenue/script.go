@@ -70,6 +70,7 @@ type Script struct {
 	Initial map[market.Symbol]*Book // the books before the first event (Seq = FirstSeq-1)
 	klines  map[market.Symbol][]market.Candle
 	trades  map[market.Symbol][]Trade
+	deltas  map[market.Symbol]int // book deltas per symbol
 }
 
 // FirstSeq is the update id of every symbol's first delta.
@@ -102,7 +103,7 @@ func Generate(cfg ScriptConfig) *Script {
 		cfg.Levels = 50
 	}
 	s := &Script{Config: cfg, Initial: map[market.Symbol]*Book{}, klines: map[market.Symbol][]market.Candle{},
-		trades: map[market.Symbol][]Trade{}}
+		trades: map[market.Symbol][]Trade{}, deltas: map[market.Symbol]int{}}
 	end := cfg.Start + cfg.Duration.Milliseconds()
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7ade))
 	var evs []Event
@@ -149,6 +150,7 @@ func Generate(cfg ScriptConfig) *Script {
 			}
 			book.Apply(d)
 			evs = append(evs, Event{Time: d.Time, Book: d})
+			s.deltas[sym]++
 		}
 		// Trades: a random walk of prices on the tick grid around mid.
 		px := mid
