@@ -1,6 +1,7 @@
 package venue
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -427,9 +428,16 @@ func (r *runner) dial(ctx context.Context) (*live, error) {
 	return &live{c: c, s: s}, nil
 }
 
+// read hands each frame to the session. The frame's buffer is reused for the next one: a
+// Session must not keep data (or fastjson values pointing into it) after Handle returns.
 func (r *runner) read(c *Conn, s Session) error {
+	var buf bytes.Buffer
 	for {
-		_, data, err := c.ws.ReadMessage()
+		_, rd, err := c.ws.NextReader()
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(rd)
+		}
 		if err != nil {
 			if cause := context.Cause(c.ctx); cause != nil {
 				return cause
@@ -437,8 +445,11 @@ func (r *runner) read(c *Conn, s Session) error {
 			return fmt.Errorf("%s: read: %w", r.cfg.Name, err)
 		}
 		c.lastRead.Store(time.Now().UnixNano())
-		if err := s.Handle(c, data); err != nil {
+		if err := s.Handle(c, buf.Bytes()); err != nil {
 			return err
+		}
+		if buf.Cap() > 1<<22 {
+			buf = bytes.Buffer{} // one huge snapshot must not pin its buffer forever
 		}
 	}
 }
