@@ -70,7 +70,7 @@ type PlayerOptions struct {
 	// by the script's duration, its update ids and trade ids continuing: a long sustained
 	// stream from a short script (benchmarks).
 	Loops int
-	// Buffer is each subscriber's queue length; default 1<<16. A full queue blocks the player
+	// Buffer is each subscriber's queue length; default 256. A full queue blocks the player
 	// (backpressure: nothing is lost to a slow client).
 	Buffer int
 }
@@ -106,7 +106,7 @@ type Sub struct {
 // NewPlayer prepares a player at the script's start.
 func NewPlayer(s *Script, opt PlayerOptions) *Player {
 	if opt.Buffer <= 0 {
-		opt.Buffer = 1 << 16
+		opt.Buffer = 256
 	}
 	p := &Player{s: s, opt: opt, now: s.Config.Start, books: map[market.Symbol]*Book{},
 		subs: map[*Sub]struct{}{}}

@@ -1,0 +1,297 @@
+package okx
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tradeconsole/tradeconsole/market"
+)
+
+// testSink records what a feed emits and keeps each symbol's book the way the engine does:
+// a snapshot replaces it, StreamResyncing drops it, a delta applies to it.
+type testSink struct {
+	mu       sync.Mutex
+	trades   []market.Trade
+	ids      map[string]int
+	updates  []market.BookUpdate
+	books    map[market.Symbol]*market.Book
+	hasBook  map[market.Symbol]bool
+	candles  []market.Candle
+	events   []market.StreamEvent
+	crossed  int // deltas after which the sink's book was crossed
+	orphans  int // deltas with no book to apply to (before a snapshot, after a resync)
+	notify   chan struct{}
+	snapshot map[market.Symbol]int
+}
+
+func newTestSink() *testSink {
+	return &testSink{ids: map[string]int{}, books: map[market.Symbol]*market.Book{}, hasBook: map[market.Symbol]bool{},
+		notify: make(chan struct{}, 1), snapshot: map[market.Symbol]int{}}
+}
+
+func (s *testSink) poke() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (s *testSink) OnTrade(t market.Trade) {
+	s.mu.Lock()
+	s.trades = append(s.trades, t)
+	s.ids[string(t.Symbol)+":"+t.ID]++
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *testSink) OnBook(u market.BookUpdate) {
+	s.mu.Lock()
+	s.updates = append(s.updates, u)
+	b := s.books[u.Symbol]
+	if b == nil {
+		b = market.NewBook(u.Exchange, u.Symbol)
+		s.books[u.Symbol] = b
+	}
+	switch {
+	case u.Snapshot:
+		b.Reset()
+		b.Apply(u)
+		s.hasBook[u.Symbol] = true
+		s.snapshot[u.Symbol]++
+	case !s.hasBook[u.Symbol]:
+		s.orphans++
+	default:
+		b.Apply(u)
+	}
+	if b.Crossed() {
+		s.crossed++
+	}
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *testSink) OnCandle(c market.Candle, backfilled bool) {
+	s.mu.Lock()
+	s.candles = append(s.candles, c)
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *testSink) OnStream(e market.StreamEvent) {
+	s.mu.Lock()
+	s.events = append(s.events, e)
+	if e.Kind == market.StreamResyncing && e.Channel == market.ChannelBook {
+		s.hasBook[e.Symbol] = false
+	}
+	s.mu.Unlock()
+	s.poke()
+}
+
+// waitFor polls cond (called with the sink locked) until it holds or the deadline passes.
+func (s *testSink) waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !s.poll(d, cond) {
+		t.Fatalf("timed out waiting for %s; events: %s", what, s.eventSummary())
+	}
+}
+
+// poll reports whether cond held before the deadline.
+func (s *testSink) poll(d time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		ok := cond()
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-s.notify:
+		case <-tick.C:
+		case <-deadline.C:
+			return false
+		}
+	}
+}
+
+func (s *testSink) kinds(kind market.StreamKind) []market.StreamEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kindsLocked(kind)
+}
+
+func (s *testSink) kindsLocked(kind market.StreamKind) []market.StreamEvent {
+	var out []market.StreamEvent
+	for _, e := range s.events {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (s *testSink) eventSummary() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eventSummaryLocked()
+}
+
+func (s *testSink) eventSummaryLocked() string {
+	var b strings.Builder
+	for i, e := range s.events {
+		if i >= 400 {
+			fmt.Fprintf(&b, "… (%d in all)", len(s.events))
+			break
+		}
+		fmt.Fprintf(&b, "\n  %d %s %s/%s: %s", e.Time%1000000, e.Kind, e.Symbol, e.Channel, e.Detail)
+	}
+	return b.String()
+}
+
+// fakeLink stands in for a *venue.Conn.
+type fakeLink struct {
+	mu        sync.Mutex
+	sent      []string
+	ready     int
+	handovers []string
+	drops     []error
+	active    bool
+	sendErr   error
+}
+
+func (l *fakeLink) Send(b []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sent = append(l.sent, string(b))
+	return l.sendErr
+}
+func (l *fakeLink) Ready() { l.mu.Lock(); l.ready++; l.mu.Unlock() }
+func (l *fakeLink) Handover(reason string) {
+	l.mu.Lock()
+	l.handovers = append(l.handovers, reason)
+	l.mu.Unlock()
+}
+func (l *fakeLink) Drop(err error) { l.mu.Lock(); l.drops = append(l.drops, err); l.mu.Unlock() }
+func (l *fakeLink) Active() bool   { l.mu.Lock(); defer l.mu.Unlock(); return l.active }
+
+func (l *fakeLink) takeSent() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.sent
+	l.sent = nil
+	return s
+}
+
+// testSession is a session on a fakeLink with its acks in and (public) no book yet.
+type testSession struct {
+	t    testing.TB
+	s    *session
+	l    *fakeLink
+	sink *testSink
+	f    *Feed
+}
+
+func newTestSession(t testing.TB, cfg Config, kind socketKind) *testSession {
+	t.Helper()
+	if cfg.Symbols == nil {
+		cfg.Symbols = []market.Symbol{"BTCUSDT"}
+	}
+	f, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := newTestSink()
+	rs := newRunState(f, sink)
+	ts := &testSession{t: t, s: newSession(rs, kind, f.cfg.Symbols), l: &fakeLink{active: true}, sink: sink, f: f}
+	if err := ts.s.open(ts.l); err != nil {
+		t.Fatal(err)
+	}
+	ts.s.activate(ts.l)
+	// Ack every opening subscription by its id, as OKX does.
+	for _, req := range ts.l.takeSent() {
+		id := between(req, `"id":"`, `"`)
+		ch := between(req, `"channel":"`, `"`)
+		inst := between(req, `"instId":"`, `"`)
+		ts.feed(fmt.Sprintf(`{"id":%q,"event":"subscribe","arg":{"channel":%q,"instId":%q},"connId":"a4d3ae55"}`, id, ch, inst))
+	}
+	return ts
+}
+
+func between(s, a, b string) string {
+	i := strings.Index(s, a)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(a):]
+	if j := strings.Index(s, b); j >= 0 {
+		return s[:j]
+	}
+	return s
+}
+
+// feed hands one frame to the session; a non-nil error fails the test unless wantErr.
+func (ts *testSession) feed(frame string) {
+	ts.t.Helper()
+	if err := ts.s.handle(ts.l, []byte(frame)); err != nil {
+		ts.t.Fatalf("handle %s: %v", frame, err)
+	}
+}
+
+func (ts *testSession) book(inst string) *bookState { return ts.s.books[inst] }
+
+// dump renders a book best first: "bids 8476.97:256 8475.55:101 | asks 8476.98:415".
+func dump(b *book) string {
+	var sb strings.Builder
+	sb.WriteString("bids")
+	for i := len(b.bids) - 1; i >= 0; i-- {
+		fmt.Fprintf(&sb, " %s:%s", b.bids[i].p.String(), b.bids[i].s.String())
+	}
+	sb.WriteString(" | asks")
+	for i := len(b.asks) - 1; i >= 0; i-- {
+		fmt.Fprintf(&sb, " %s:%s", b.asks[i].p.String(), b.asks[i].s.String())
+	}
+	return sb.String()
+}
+
+// booksFrame renders an OKX books message; seq < -1 leaves seqId/prevSeqId out (2022).
+func booksFrame(action string, prev, seq int64, checksum int32, bids, asks []string) string {
+	lv := func(ls []string) string {
+		var parts []string
+		for _, l := range ls {
+			p, s, _ := strings.Cut(l, ":")
+			parts = append(parts, fmt.Sprintf(`[%q,%q,"0","1"]`, p, s))
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	seqs := ""
+	if seq >= -1 {
+		seqs = fmt.Sprintf(`,"prevSeqId":%d,"seqId":%d`, prev, seq)
+	}
+	return fmt.Sprintf(`{"arg":{"channel":"books","instId":"BTC-USDT"},"action":%q,"data":[{"asks":%s,"bids":%s,"ts":"1597026383085","checksum":%d%s}]}`,
+		action, lv(asks), lv(bids), checksum, seqs)
+}
+
+// sumOf is the checksum of a book given as "p:s" strings best first.
+func sumOf(bids, asks []string) int32 {
+	conv := func(ls []string) [][2]string {
+		var out [][2]string
+		for _, l := range ls {
+			p, s, _ := strings.Cut(l, ":")
+			out = append(out, [2]string{p, s})
+		}
+		return out
+	}
+	return Checksum(conv(bids), conv(asks))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+var errTest = errors.New("test")
