@@ -224,23 +224,28 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.stopped = true
 	cancel := e.cancel
 	e.mu.Unlock()
-	var botErr error
-	if e.botsRun {
-		// Bots first: each has committed its last step; a running bot stays running in the
-		// database and comes back at the next start.
-		if botErr = e.bots.Stop(ctx); botErr != nil {
-			e.log.Error("stopping bots", "err", botErr)
-		}
-	}
 	if cancel != nil {
 		cancel()
 	}
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
+	var feedErr error
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("engine: stop: feed did not stop: %w", ctx.Err())
+		feedErr = fmt.Errorf("engine: stop: feed did not stop: %w", ctx.Err())
+	}
+	var botErr error
+	if e.botsRun {
+		// Bots after the feed and the clock: every candle they closed reaches the bots (each
+		// drains its queue and commits its last step); a running bot stays running in the
+		// database and comes back at the next start.
+		if botErr = e.bots.Stop(ctx); botErr != nil {
+			e.log.Error("stopping bots", "err", botErr)
+		}
+	}
+	if feedErr != nil {
+		return errors.Join(feedErr, botErr)
 	}
 	err := e.store.Flush(ctx)
 	if err != nil {
