@@ -153,8 +153,9 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) error {
 // settleWait bounds how long stopping waits for a handover's replacement to take over.
 const settleWait = 2 * time.Second
 
-// settle lets a handover in progress finish before the stream is stopped: the replacement is
-// made Ready at once, and settle returns when it took over (Activate) or ended, or after d.
+// settle lets a handover in progress finish before the stream is stopped: no connection
+// opens any more, a replacement already open is made Ready at once, and settle returns when
+// it took over (Activate) or ended, or after d.
 //
 // venue.RunStream, cancelled while a replacement is pending, drains the current connection
 // and then the replacement, one after the other (stream.go: r.drain(cur, next)); when the
@@ -162,6 +163,7 @@ const settleWait = 2 * time.Second
 // drain then waits forever. With no replacement pending there is nothing to misorder.
 func (g *group) settle(d time.Duration) {
 	g.mu.Lock()
+	g.stopping = true // no new connection opens now (see session.open)
 	var pending []*session
 	for s := range g.sessions {
 		pending = append(pending, s)
@@ -203,6 +205,7 @@ type group struct {
 	owner    *session
 	phase    map[market.Symbol]bookPhase
 	sessions map[*session]struct{} // open (not yet closed)
+	stopping bool                  // settle ran: the stream is being stopped
 }
 
 func newGroup(f *Feed, em *venue.Emitter, syms []market.Symbol) *group {
@@ -231,6 +234,12 @@ func (g *group) state(k venue.StateKind, detail string) {
 	case venue.StateReconnecting:
 		g.em.Event(market.StreamReconnecting, "", "", detail)
 	}
+}
+
+func (g *group) isStopping() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stopping
 }
 
 // book forwards a delta if s feeds the engine.

@@ -2,6 +2,7 @@ package binance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -110,7 +111,6 @@ type session struct {
 	readyTimer  *time.Timer
 	handedOver  bool
 	activated   bool // Activate ran: it feeds (or fed) the engine
-	forced      bool // made Ready by forceReady
 	closed      bool
 	settled     chan struct{} // closed on Activate or Close (group.settle waits for it)
 	settleOnce  sync.Once
@@ -168,10 +168,11 @@ func (s *session) Open(c *venue.Conn) error { return s.open(c) }
 func (s *session) open(c conn) error {
 	s.mu.Lock()
 	s.c, s.ctx = c, c.Context()
-	if s.forced { // the feed is stopping (forceReady ran before the connection was up)
+	if s.g.isStopping() {
+		// A connection opened now could become the runner's pending replacement as it
+		// stops (see group.settle): refuse it.
 		s.mu.Unlock()
-		c.Ready()
-		s.mu.Lock()
+		return errStopping
 	}
 	var names []string
 	for _, st := range s.syms {
@@ -237,6 +238,9 @@ func (s *session) close(err error) {
 	s.fetches.Wait()
 }
 
+// errStopping refuses a connection while the feed stops.
+var errStopping = errors.New("binance: the feed is stopping")
+
 // forceReady makes a pending handover replacement Ready now (the feed is stopping, see
 // group.settle) and returns a channel closed once it took over or ended; nil when s is not a
 // pending replacement.
@@ -246,7 +250,6 @@ func (s *session) forceReady() <-chan struct{} {
 		s.mu.Unlock()
 		return nil
 	}
-	s.forced = true
 	c, call := s.c, !s.ready && s.c != nil
 	s.ready = true
 	s.mu.Unlock()

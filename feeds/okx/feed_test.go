@@ -79,11 +79,12 @@ func (r *rig) finish(d time.Duration, lost func(fakevenue.Trade) bool, allKlines
 	case <-time.After(d):
 		r.t.Fatalf("the script was not played within %s; events: %s", d, r.sink.eventSummary())
 	}
-	wantTrades, wantKlines := 0, 0
+	var want []string // the trades that must arrive
+	wantKlines := 0
 	for _, sym := range r.s.Config.Symbols {
 		for _, tr := range r.s.Trades(sym) {
 			if lost == nil || !lost(tr) {
-				wantTrades++
+				want = append(want, string(sym)+":"+strconv.FormatInt(tr.ID, 10))
 			}
 		}
 		wantKlines += len(r.s.Klines(sym))
@@ -91,7 +92,12 @@ func (r *rig) finish(d time.Duration, lost func(fakevenue.Trade) bool, allKlines
 	r.sink.waitFor(r.t, 10*time.Second, "the final books", func() bool { return r.booksMatchLocked() == "" })
 	// What is missing then is reported by checkTrades and checkKlines.
 	r.sink.poll(5*time.Second, func() bool {
-		return len(r.sink.trades) >= wantTrades && (!allKlines || len(r.sink.candles) >= wantKlines)
+		for _, k := range want {
+			if r.sink.ids[k] == 0 {
+				return false
+			}
+		}
+		return !allKlines || len(r.sink.candles) >= wantKlines
 	})
 	r.cancel()
 	if err := <-r.runErr; err != nil {
@@ -283,24 +289,29 @@ func TestFeedReconnectsAfterDrops(t *testing.T) {
 func TestFeedGapResyncs(t *testing.T) {
 	// Paced, so that the resync's snapshot comes before the next gap: a player running ahead
 	// queues every later delta, the next faults included, before it (the socket buffers are
-	// deep), and the client would never see them.
+	// deep), and the client would not see them. A client that still lags (a loaded machine)
+	// may miss a fault that way, so every fault seen is checked, not that all were.
 	r := newRig(t, fakevenue.ScriptConfig{Duration: 2 * time.Minute, Seed: 13},
 		fakevenue.PlayerOptions{Rate: 2500, Faults: fakevenue.Faults{GapEvery: 20 * time.Second}}, fakevenue.OKXOptions{}, nil)
 	r.start()
 	r.finish(20*time.Second, nil, true)
 	_, gaps, _ := r.p.Counts()
-	if gaps == 0 {
-		t.Fatal("no gaps injected")
-	}
 	es := r.sink.kinds(market.StreamGap)
-	if len(es) != gaps || count(es, "BTCUSDT", "seq gap: prevSeqId ") == 0 || count(es, "ETHUSDT", "seq gap: prevSeqId ") == 0 {
-		t.Fatalf("%d gaps injected, events: %+v", gaps, es)
+	t.Logf("%d gaps injected, %d seen", gaps, len(es))
+	if len(es) > gaps || count(es, "BTCUSDT", "seq gap: prevSeqId ") == 0 || count(es, "ETHUSDT", "seq gap: prevSeqId ") == 0 {
+		t.Fatalf("%d gaps injected, %d seen: %s", gaps, len(es), r.sink.eventSummary())
 	}
-	if rs := r.sink.kinds(market.StreamResyncing); len(rs) != gaps {
-		t.Fatalf("%d resyncing events for %d gaps", len(rs), gaps)
+	// Each gap: the book is dropped (resyncing) and sent whole again (synced; +2 for the start).
+	if rs := r.sink.kinds(market.StreamResyncing); len(rs) != len(es) {
+		t.Fatalf("%d resyncing events for %d gaps", len(rs), len(es))
 	}
-	if sy := r.sink.kinds(market.StreamSynced); len(sy) != gaps+2 {
-		t.Fatalf("%d synced events for %d gaps", len(sy), gaps)
+	if sy := r.sink.kinds(market.StreamSynced); len(sy) != len(es)+2 {
+		t.Fatalf("%d synced events for %d gaps", len(sy), len(es))
+	}
+	for _, sym := range twoSyms {
+		if n := r.sink.snapshot[sym]; n != 1+count(es, sym, "") {
+			t.Fatalf("%s: %d snapshots", sym, n)
+		}
 	}
 	r.checkTrades(nil)
 	r.checkKlines(true)
@@ -308,6 +319,8 @@ func TestFeedGapResyncs(t *testing.T) {
 }
 
 func TestFeedChecksumResyncs(t *testing.T) {
+	// Paced as TestFeedGapResyncs; every message carries a checksum, so each good one is
+	// verified too.
 	r := newRig(t, fakevenue.ScriptConfig{Duration: 2 * time.Minute, Seed: 14},
 		fakevenue.PlayerOptions{Rate: 2500, Checksum: fakevenue.OKXChecksum, Faults: fakevenue.Faults{ChecksumEvery: 30 * time.Second}},
 		fakevenue.OKXOptions{}, nil)
@@ -315,16 +328,21 @@ func TestFeedChecksumResyncs(t *testing.T) {
 	r.finish(20*time.Second, nil, true)
 	_, _, bad := r.p.Counts()
 	es := r.sink.kinds(market.StreamChecksum)
-	if bad == 0 || len(es) != bad || count(es, "BTCUSDT", "checksum mismatch") == 0 {
-		t.Fatalf("%d bad checksums injected, events %+v", bad, es)
+	t.Logf("%d bad checksums injected, %d seen", bad, len(es))
+	if len(es) > bad || count(es, "BTCUSDT", "checksum mismatch: venue ") == 0 || count(es, "ETHUSDT", "checksum mismatch: venue ") == 0 {
+		t.Fatalf("%d bad checksums injected, %d seen: %s", bad, len(es), r.sink.eventSummary())
 	}
 	if n := len(r.sink.kinds(market.StreamGap)); n != 0 {
 		t.Fatalf("%d gap events", n)
 	}
-	if sy := r.sink.kinds(market.StreamSynced); len(sy) != bad+2 {
-		t.Fatalf("%d synced events for %d bad checksums", len(sy), bad)
+	if rs := r.sink.kinds(market.StreamResyncing); len(rs) != len(es) {
+		t.Fatalf("%d resyncing events for %d bad checksums", len(rs), len(es))
+	}
+	if sy := r.sink.kinds(market.StreamSynced); len(sy) != len(es)+2 {
+		t.Fatalf("%d synced events for %d bad checksums", len(sy), len(es))
 	}
 	r.checkTrades(nil)
+	r.checkKlines(true)
 	r.checkClean()
 }
 
