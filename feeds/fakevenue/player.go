@@ -3,6 +3,7 @@ package fakevenue
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tradeconsole/tradeconsole/market"
@@ -83,6 +84,7 @@ type Player struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	now     int64
+	clock   atomic.Int64 // now, readable without the lock
 	books   map[market.Symbol]*Book
 	subs    map[*Sub]struct{}
 	stalled bool
@@ -111,6 +113,7 @@ func NewPlayer(s *Script, opt PlayerOptions) *Player {
 	p := &Player{s: s, opt: opt, now: s.Config.Start, books: map[market.Symbol]*Book{},
 		subs: map[*Sub]struct{}{}}
 	p.cond = sync.NewCond(&p.mu)
+	p.clock.Store(p.now)
 	for sym, b := range s.Initial {
 		p.books[sym] = b.Clone()
 	}
@@ -120,12 +123,8 @@ func NewPlayer(s *Script, opt PlayerOptions) *Player {
 // Script is the script played.
 func (p *Player) Script() *Script { return p.s }
 
-// Now is the script time reached (unix ms): the venue's clock.
-func (p *Player) Now() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.now
-}
+// Now is the script time reached (unix ms): the venue's clock. It never waits for the player.
+func (p *Player) Now() int64 { return p.clock.Load() }
 
 // Stalled reports whether the venue is in a scripted stall (fakes answer no pings then).
 func (p *Player) Stalled() bool {
@@ -454,6 +453,7 @@ func (p *Player) waitDrainedLocked(ctx context.Context) {
 func (p *Player) applyLocked(ev Event) {
 	if ev.Time > p.now {
 		p.now = ev.Time
+		p.clock.Store(ev.Time)
 	}
 	if ev.Book != nil {
 		p.books[ev.Book.Symbol].Apply(ev.Book)

@@ -364,17 +364,17 @@ func (r *runner) replacement(ctx context.Context, reason string) *live {
 	return l
 }
 
-// drain waits for the connections' goroutines after they were cancelled.
+// drain waits for the connections' goroutines after they were cancelled, whichever ends first.
 func (r *runner) drain(ls ...*live) {
+	left := map[*Conn]bool{}
 	for _, l := range ls {
-		if l == nil {
-			continue
+		if l != nil {
+			left[l.c] = true
 		}
-		for {
-			ev := <-r.events
-			if ev.kind == evDone && ev.c == l.c {
-				break
-			}
+	}
+	for len(left) > 0 {
+		if ev := <-r.events; ev.kind == evDone {
+			delete(left, ev.c)
 		}
 	}
 }
