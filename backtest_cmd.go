@@ -515,15 +515,14 @@ func indent(err error) string {
 	return "\n  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
-// parseDay reads YYYY-MM-DD (midnight UTC), YYYY-MM-DDThh:mm[:ss] (UTC) or RFC 3339.
+// parseDay reads a --from/--to value as engine.ParseSyncTime does (YYYY-MM-DD midnight UTC,
+// YYYY-MM-DDThh:mm[:ss] UTC, RFC 3339); the error names the flag.
 func parseDay(flag, s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006-01-02", time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			return t.UnixMilli(), nil
-		}
+	t, err := engine.ParseSyncTime(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w", flag, strings.TrimSpace(s), err)
 	}
-	return 0, fmt.Errorf("%s %q: want a date YYYY-MM-DD or an RFC 3339 time such as 2024-01-02T15:04:05Z (UTC)", flag, s)
+	return t, nil
 }
 
 func fmtStamp(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }

@@ -28,15 +28,10 @@ const DefaultFile = "config.yaml"
 const EnvPrefix = "TRADECONSOLE_"
 
 // exchanges is the set of venues the exchange key accepts. Adding a venue is one line here.
-var exchanges = []string{
-	"sim",
-	"replay",
-	"bybit",
-	"okx",
-	"binance",
-}
+var exchanges = append([]string{"sim", "replay"}, Venues...)
 
-// Venues are the real exchanges among them (feeds/bybit, feeds/okx, feeds/binance).
+// Venues are the real exchanges among them (feeds/bybit, feeds/okx, feeds/binance), in the
+// order engine.DataSyncExchanges offers them.
 var Venues = []string{"bybit", "okx", "binance"}
 
 // Exchanges lists the venue names the exchange key accepts.

@@ -468,7 +468,7 @@ func (p *feedsPane) detail(n int) []string {
 		return []string{truncate(prefix+text, p.w)}
 	}
 	out := []string{}
-	for k, l := range wrapPlain(text, p.w-pw) {
+	for k, l := range wrapText(text, p.w-pw) {
 		if k == n {
 			out[n-1] = truncate(out[n-1]+" "+l, p.w)
 			break
@@ -488,30 +488,6 @@ func oneLine(s string) string {
 		return s
 	}
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// wrapPlain wraps plain text s into lines of at most w cells, at spaces when it can.
-func wrapPlain(s string, w int) []string {
-	if w <= 0 {
-		return nil
-	}
-	var out []string
-	rs := []rune(s)
-	for len(rs) > w {
-		cut := w
-		for k := w; k > w/2; k-- {
-			if rs[k] == ' ' {
-				cut = k
-				break
-			}
-		}
-		out = append(out, string(rs[:cut]))
-		rs = rs[cut:]
-		for len(rs) > 0 && rs[0] == ' ' {
-			rs = rs[1:]
-		}
-	}
-	return append(out, string(rs))
 }
 
 func (p *feedsPane) ShortHelp() []key.Binding { return []key.Binding{shortKeys.Scroll} }

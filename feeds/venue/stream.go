@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -396,6 +397,20 @@ func (r *runner) dial(ctx context.Context) (*live, error) {
 	cctx, ccancel := context.WithCancelCause(ctx)
 	c := &Conn{ws: ws, cfg: r.cfg, id: r.ids, opened: time.Now(), ctx: cctx, cancel: ccancel, events: r.events}
 	c.lastRead.Store(time.Now().UnixNano())
+	// A server's ping frame (Binance) is a sign of life for the watchdog too; it is answered
+	// with a pong carrying its payload, as gorilla's default handler does.
+	ws.SetPingHandler(func(data string) error {
+		c.lastRead.Store(time.Now().UnixNano())
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil
+		}
+		return err
+	})
 	s := r.newSession()
 	if err := s.Open(c); err != nil {
 		ccancel(err)
