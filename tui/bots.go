@@ -121,14 +121,11 @@ type botsPane struct {
 
 	det *botDetailView
 
-	dirty  bool
-	last   time.Time
-	view   string
-	frames int // rebuilds, for tests
+	redraw
 }
 
 func newBotsPane(c *Common) *botsPane {
-	return &botsPane{c: c, enabled: c.Backend.BotsEnabled(), dirty: true}
+	return &botsPane{c: c, enabled: c.Backend.BotsEnabled(), redraw: redraw{dirty: true}}
 }
 
 func (p *botsPane) Title() string { return "Bots" }
@@ -539,18 +536,7 @@ func (p *botsPane) hasRunning() bool {
 // Frame rebuilds after a change, and every botsRefresh while the list shows a running bot
 // (uptimes and heartbeat ages move).
 func (p *botsPane) Frame(now time.Time) bool {
-	if !p.dirty && p.form == nil && p.det == nil && now.Sub(p.last) >= botsRefresh && p.hasRunning() {
-		p.dirty = true
-	}
-	if !p.dirty {
-		return false
-	}
-	p.dirty = false
-	p.last = now
-	p.frames++
-	old := p.view
-	p.view = p.render(now)
-	return p.view != old
+	return p.frame(now, botsRefresh, p.form == nil && p.det == nil && p.hasRunning(), p.render)
 }
 
 func (p *botsPane) render(now time.Time) string {

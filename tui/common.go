@@ -137,3 +137,29 @@ func (r *reads) finish(seq uint64) (current, rerun bool) {
 	rerun, r.again = r.again, false
 	return true, rerun
 }
+
+// redraw is the frame discipline of a pane that lists live things (bots, jobs): data and keys
+// set dirty, and Frame rebuilds the cached view when dirty, or every refresh while something
+// listed moves (a running bot's uptime, a job's ETA).
+type redraw struct {
+	dirty  bool
+	last   time.Time // of the last rebuild
+	view   string
+	frames int // rebuilds, for tests
+}
+
+// frame rebuilds with render when due and reports whether the view changed.
+func (r *redraw) frame(now time.Time, refresh time.Duration, moving bool, render func(time.Time) string) bool {
+	if !r.dirty && moving && now.Sub(r.last) >= refresh {
+		r.dirty = true
+	}
+	if !r.dirty {
+		return false
+	}
+	r.dirty = false
+	r.last = now
+	r.frames++
+	old := r.view
+	r.view = render(now)
+	return r.view != old
+}

@@ -95,14 +95,11 @@ type jobsPane struct {
 
 	descs map[int64]string // what each job runs, from its payload
 
-	dirty  bool
-	last   time.Time // of the last rebuild
-	view   string
-	frames int // rebuilds, for tests
+	redraw
 }
 
 func newJobsPane(c *Common) *jobsPane {
-	return &jobsPane{c: c, enabled: c.Backend.JobsEnabled(), descs: map[int64]string{}, dirty: true}
+	return &jobsPane{c: c, enabled: c.Backend.JobsEnabled(), descs: map[int64]string{}, redraw: redraw{dirty: true}}
 }
 
 func (p *jobsPane) Title() string { return "Jobs" }
@@ -514,18 +511,7 @@ func (p *jobsPane) hasRunning() bool {
 
 // Frame rebuilds after a change, and once a second while the list shows a running job.
 func (p *jobsPane) Frame(now time.Time) bool {
-	if !p.dirty && p.form == nil && p.res == nil && now.Sub(p.last) >= jobsRefresh && p.hasRunning() {
-		p.dirty = true
-	}
-	if !p.dirty {
-		return false
-	}
-	p.dirty = false
-	p.last = now
-	p.frames++
-	old := p.view
-	p.view = p.render(now)
-	return p.view != old
+	return p.frame(now, jobsRefresh, p.form == nil && p.res == nil && p.hasRunning(), p.render)
 }
 
 // render builds exactly h lines of w cells.
