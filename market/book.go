@@ -1,5 +1,7 @@
 package market
 
+import "slices"
+
 // Book is an L2 order book: the price levels of each side with their sizes.
 //
 // Each side is a slice sorted so that the best price is at the end (bids ascending, asks
@@ -174,6 +176,28 @@ func (b *Book) Spread() (float64, bool) {
 func (b *Book) Crossed() bool {
 	s, ok := b.Spread()
 	return ok && s <= 0
+}
+
+// SortLevels sorts one side best first (Buy: price descending, Sell: ascending), stably: of
+// two equal prices the one listed later stays later, so applying the sorted levels in order
+// leaves a book as applying them as listed would. A side already best first is left as it is.
+func SortLevels(side Side, lv []Level) {
+	if SortedBestFirst(side, lv) {
+		return
+	}
+	slices.SortStableFunc(lv, func(a, b Level) int {
+		x, y := a.Price, b.Price
+		if side == Buy {
+			x, y = y, x
+		}
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
+	})
 }
 
 // Bids appends up to n bids, best first, to dst (n <= 0: all of them).

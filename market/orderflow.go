@@ -1,7 +1,5 @@
 package market
 
-import "sort"
-
 // Order-flow maths: order book imbalance (OBI) and cumulative volume delta (CVD), as DESIGN.md
 // defines them, plus the record type of recorded order-flow streams.
 
@@ -34,15 +32,6 @@ func SumSize(levels []Level, depth int) float64 {
 // bid 2 / ask 8 → −0.6.
 func OBI(bids, asks []Level, depth int) float64 {
 	return Imbalance(SumSize(bids, depth), SumSize(asks, depth))
-}
-
-// SortLevels sorts one side best first: bids by price descending, asks ascending.
-func SortLevels(side Side, levels []Level) {
-	if side == Buy {
-		sort.Slice(levels, func(i, j int) bool { return levels[i].Price > levels[j].Price })
-	} else {
-		sort.Slice(levels, func(i, j int) bool { return levels[i].Price < levels[j].Price })
-	}
 }
 
 // SortedBestFirst reports whether one side is already best first with no repeated price.

@@ -123,63 +123,17 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) error {
 			Backoff:   f.cfg.Backoff,
 			State:     g.state,
 		}
-		// The stream runs on its own context, cancelled once ctx is done and a handover in
-		// progress has settled (see group.settle).
-		sctx, stop := context.WithCancel(context.Background())
-		finished := make(chan struct{})
-		wg.Add(2)
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer close(finished)
-			if err := venue.RunStream(sctx, sc, g.newSession); err != nil {
+			if err := venue.RunStream(ctx, sc, g.newSession); err != nil {
 				errs[i] = err
 				cancel()
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			defer stop()
-			select {
-			case <-ctx.Done():
-				g.settle(settleWait)
-			case <-finished:
 			}
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// settleWait bounds how long stopping waits for a handover's replacement to take over.
-const settleWait = 2 * time.Second
-
-// settle lets a handover in progress finish before the stream is stopped: no connection
-// opens any more, a replacement already open is made Ready at once, and settle returns when
-// it took over (Activate) or ended, or after d.
-//
-// venue.RunStream, cancelled while a replacement is pending, drains the current connection
-// and then the replacement, one after the other (stream.go: r.drain(cur, next)); when the
-// replacement's end arrives first it is consumed while draining the current one, and the
-// drain then waits forever. With no replacement pending there is nothing to misorder.
-func (g *group) settle(d time.Duration) {
-	g.mu.Lock()
-	g.stopping = true // no new connection opens now (see session.open)
-	var pending []*session
-	for s := range g.sessions {
-		pending = append(pending, s)
-	}
-	g.mu.Unlock()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for _, s := range pending {
-		if done := s.forceReady(); done != nil {
-			select {
-			case <-done:
-			case <-t.C:
-				return
-			}
-		}
-	}
 }
 
 const streamsPerSymbol = 3 // trades, depth, kline_1m
@@ -201,15 +155,13 @@ type group struct {
 	em   *venue.Emitter
 	syms []market.Symbol
 
-	mu       sync.Mutex
-	owner    *session
-	phase    map[market.Symbol]bookPhase
-	sessions map[*session]struct{} // open (not yet closed)
-	stopping bool                  // settle ran: the stream is being stopped
+	mu    sync.Mutex
+	owner *session
+	phase map[market.Symbol]bookPhase
 }
 
 func newGroup(f *Feed, em *venue.Emitter, syms []market.Symbol) *group {
-	return &group{f: f, em: em, syms: syms, phase: map[market.Symbol]bookPhase{}, sessions: map[*session]struct{}{}}
+	return &group{f: f, em: em, syms: syms, phase: map[market.Symbol]bookPhase{}}
 }
 
 func (g *group) newSession() venue.Session { return newSession(g) }
@@ -219,8 +171,7 @@ func (g *group) newSession() venue.Session { return newSession(g) }
 func (g *group) add(s *session) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s.replacement = g.owner != nil // before s is visible to settle
-	g.sessions[s] = struct{}{}
+	s.replacement = g.owner != nil
 }
 
 // state turns the runner's connection-wide states into stream events for every symbol and
@@ -234,12 +185,6 @@ func (g *group) state(k venue.StateKind, detail string) {
 	case venue.StateReconnecting:
 		g.em.Event(market.StreamReconnecting, "", "", detail)
 	}
-}
-
-func (g *group) isStopping() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.stopping
 }
 
 // book forwards a delta if s feeds the engine.
@@ -315,7 +260,6 @@ func (g *group) activate(s *session) {
 func (g *group) release(s *session, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	delete(g.sessions, s)
 	if g.owner != s {
 		return
 	}

@@ -437,7 +437,7 @@ func TestFeedLifetimeHandover(t *testing.T) {
 }
 
 // Stopping the feed while a handover's replacement is still syncing returns promptly: the
-// replacement's end is posted after the current connection's (see session.close).
+// runner drains both connections, whichever ends first (venue.RunStream).
 func TestFeedStopsDuringHandover(t *testing.T) {
 	for i := range 5 {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {

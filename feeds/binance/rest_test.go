@@ -15,39 +15,7 @@ import (
 func restEnv(t *testing.T, stallAt time.Duration, pageLimit int) (*fakevenue.Script, *fakevenue.Player, *fakevenue.BinanceServer, *Feed) {
 	t.Helper()
 	s := fakevenue.Generate(fakevenue.ScriptConfig{Exchange: Name, Symbols: twoSymbols, Duration: 30 * time.Minute, Seed: 7})
-	var faults fakevenue.Faults
-	if stallAt > 0 {
-		faults = fakevenue.Faults{StallAt: stallAt, StallFor: time.Hour}
-	}
-	p := fakevenue.NewPlayer(s, fakevenue.PlayerOptions{Faults: faults})
-	// One subscriber that takes everything makes the player run.
-	sub := p.Attach()
-	for _, sym := range twoSymbols {
-		for _, ch := range []string{market.ChannelTrades, market.ChannelBook, market.ChannelCandles} {
-			sub.Subscribe(sym, ch, false)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { done <- p.Run(ctx) }()
-	go func() { // drain
-		for {
-			select {
-			case <-sub.C:
-			case <-ctx.Done():
-				done <- nil
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done; <-done })
-	deadline := time.Now().Add(20 * time.Second)
-	for !(p.Done() || (stallAt > 0 && p.Stalled())) {
-		if time.Now().After(deadline) {
-			t.Fatal("the player did not get there")
-		}
-		time.Sleep(5 * time.Millisecond) // polling the player's progress, with a deadline
-	}
+	p := fakevenue.Played(t, s, stallAt)
 	srv := fakevenue.NewBinance(p, fakevenue.BinanceOptions{PageLimit: pageLimit})
 	t.Cleanup(srv.Close)
 	f, err := New(Config{Symbols: twoSymbols, WSURL: srv.WS("/stream"), RESTURL: srv.URL, Clock: p.Now,

@@ -2,10 +2,8 @@ package binance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,10 +108,7 @@ type session struct {
 	ready       bool
 	readyTimer  *time.Timer
 	handedOver  bool
-	activated   bool // Activate ran: it feeds (or fed) the engine
 	closed      bool
-	settled     chan struct{} // closed on Activate or Close (group.settle waits for it)
-	settleOnce  sync.Once
 	fetches     sync.WaitGroup
 
 	bids, asks []market.Level // scratch for one depth event
@@ -121,7 +116,7 @@ type session struct {
 
 func newSession(g *group) *session {
 	s := &session{g: g, f: g.f, em: g.em, streams: map[string]route{}, bySym: map[string]*symState{},
-		pending: map[int64][]string{}, settled: make(chan struct{})}
+		pending: map[int64][]string{}}
 	g.add(s)
 	for _, sym := range g.syms {
 		st := &symState{sym: sym, venue: string(sym), book: market.NewBook(Name, sym)}
@@ -168,12 +163,6 @@ func (s *session) Open(c *venue.Conn) error { return s.open(c) }
 func (s *session) open(c conn) error {
 	s.mu.Lock()
 	s.c, s.ctx = c, c.Context()
-	if s.g.isStopping() {
-		// A connection opened now could become the runner's pending replacement as it
-		// stops (see group.settle): refuse it.
-		s.mu.Unlock()
-		return errStopping
-	}
 	var names []string
 	for _, st := range s.syms {
 		trade, depth, kline := s.f.streamNames(st.sym)
@@ -218,9 +207,7 @@ func (s *session) Ping(c *venue.Conn) error {
 func (s *session) Activate(c *venue.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.activated = true
 	s.g.activate(s)
-	s.settleOnce.Do(func() { close(s.settled) })
 }
 
 // Close stops the session's fetches and, if it fed the engine, reports its books resyncing.
@@ -234,29 +221,7 @@ func (s *session) close(err error) {
 	}
 	s.g.release(s, err)
 	s.mu.Unlock()
-	s.settleOnce.Do(func() { close(s.settled) })
 	s.fetches.Wait()
-}
-
-// errStopping refuses a connection while the feed stops.
-var errStopping = errors.New("binance: the feed is stopping")
-
-// forceReady makes a pending handover replacement Ready now (the feed is stopping, see
-// group.settle) and returns a channel closed once it took over or ended; nil when s is not a
-// pending replacement.
-func (s *session) forceReady() <-chan struct{} {
-	s.mu.Lock()
-	if !s.replacement || s.activated || s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	c, call := s.c, !s.ready && s.c != nil
-	s.ready = true
-	s.mu.Unlock()
-	if call {
-		c.Ready()
-	}
-	return s.settled
 }
 
 // Handle processes one frame.
@@ -444,31 +409,12 @@ func decimal(v *fastjson.Value) (float64, bool) {
 }
 
 // levels appends [[price, qty], …] to dst; false if any level is not a positive price with a
-// non-negative quantity.
+// non-negative quantity, or if there are more than maxLevelsMsg.
 func levels(dst []market.Level, v *fastjson.Value) ([]market.Level, bool) {
-	if v == nil || v.Type() != fastjson.TypeArray {
+	if len(v.GetArray()) > maxLevelsMsg {
 		return dst, false
 	}
-	arr, _ := v.Array()
-	if len(arr) > maxLevelsMsg {
-		return dst, false
-	}
-	for _, lv := range arr {
-		if lv.Type() != fastjson.TypeArray {
-			return dst, false
-		}
-		pair, _ := lv.Array()
-		if len(pair) < 2 {
-			return dst, false
-		}
-		p, ok1 := decimal(pair[0])
-		q, ok2 := decimal(pair[1])
-		if !ok1 || !ok2 || p <= 0 || q < 0 {
-			return dst, false
-		}
-		dst = append(dst, market.Level{Price: p, Size: q})
-	}
-	return dst, true
+	return venue.AppendLevels(dst, v, decimal)
 }
 
 // depth handles one depthUpdate: {"e":"depthUpdate","E":…,"s":…,"U":first,"u":last,"b":[…],"a":[…]}.
@@ -535,29 +481,9 @@ func (s *session) onDepth(st *symState, U, u, E int64, bids, asks []market.Level
 	copy(lv, bids)
 	copy(lv[len(bids):], asks)
 	ub, ua := lv[:len(bids):len(bids)], lv[len(bids):]
-	if !market.SortedBestFirst(market.Buy, ub) {
-		sortLevels(ub, true)
-	}
-	if !market.SortedBestFirst(market.Sell, ua) {
-		sortLevels(ua, false)
-	}
+	market.SortLevels(market.Buy, ub)
+	market.SortLevels(market.Sell, ua)
 	s.g.book(s, market.BookUpdate{Exchange: Name, Symbol: st.sym, Time: E, Seq: u, Bids: ub, Asks: ua})
-}
-
-func sortLevels(lv []market.Level, bids bool) {
-	slices.SortStableFunc(lv, func(a, b market.Level) int {
-		x, y := a.Price, b.Price
-		if bids {
-			x, y = y, x
-		}
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	})
 }
 
 // apply sets the levels of one event (absolute sizes; zero deletes, harmless if absent). A

@@ -241,25 +241,17 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) error {
 		once  sync.Once
 		first error
 	)
-	// fail stops every stream with err. A rejected subscription comes here instead of
-	// through venue.Fatal: RunStream's fatal path calls drain(cur, next) after it already
-	// took cur's done event, so it waits forever (feeds/venue/stream.go, run).
-	fail := func(err error) {
-		once.Do(func() { first = err })
-		cancel()
-	}
 	var wg sync.WaitGroup
 	for i, syms := range f.shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			err := venue.RunStream(ctx, f.streamConfig(i, syms, em), func() venue.Session {
-				s := newSession(f, em, syms)
-				s.fail = fail
-				return s
+				return newSession(f, em, syms)
 			})
-			if err != nil {
-				fail(err)
+			if err != nil { // a rejected subscription (venue.Fatal): stop every connection
+				once.Do(func() { first = err })
+				cancel()
 			}
 		}()
 	}

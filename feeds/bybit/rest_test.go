@@ -12,31 +12,6 @@ import (
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
-// playUntil plays a script with no client until the venue's clock reaches at, so that REST
-// answers as at that moment (the bar then open included).
-func playUntil(t *testing.T, s *fakevenue.Script, at int64) *fakevenue.Player {
-	t.Helper()
-	p := fakevenue.NewPlayer(s, fakevenue.PlayerOptions{Buffer: 1})
-	sub := p.Attach()
-	for _, sym := range s.Config.Symbols {
-		for _, ch := range []string{market.ChannelTrades, market.ChannelBook, market.ChannelCandles} {
-			sub.Subscribe(sym, ch, false)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = p.Run(ctx) }()
-	for o := range sub.C {
-		if o.Time >= at {
-			break
-		}
-	}
-	cancel()
-	sub.Close() // unblocks the player's send
-	<-done
-	return p
-}
-
 func stripTrades(cs []market.Candle) []market.Candle {
 	out := slices.Clone(cs)
 	for i := range out {
@@ -51,7 +26,7 @@ func stripTrades(cs []market.Candle) []market.Candle {
 func TestKlinesPaging(t *testing.T) {
 	s := fakevenue.Generate(fakevenue.ScriptConfig{Exchange: Name, Symbols: twoSyms, Duration: 30 * time.Minute, Seed: 3})
 	start := s.Config.Start
-	p := playUntil(t, s, start+25*60_000+30_000)
+	p := fakevenue.Played(t, s, 25*time.Minute+30*time.Second)
 	now := p.Now()
 	srv := fakevenue.NewBybit(p, fakevenue.BybitOptions{PageLimit: 5})
 	defer srv.Close()
@@ -124,7 +99,7 @@ func TestKlinesPaging(t *testing.T) {
 // trading rules of known ones.
 func TestRESTUnknownSymbolAndInstruments(t *testing.T) {
 	s := fakevenue.Generate(fakevenue.ScriptConfig{Exchange: Name, Symbols: twoSyms, Duration: 5 * time.Minute})
-	p := playUntil(t, s, s.Config.Start+3*60_000)
+	p := fakevenue.Played(t, s, 3*time.Minute)
 	srv := fakevenue.NewBybit(p, fakevenue.BybitOptions{})
 	defer srv.Close()
 	f, _ := New(Config{Symbols: twoSyms, RESTURL: srv.URL, Clock: p.Now})

@@ -1,7 +1,6 @@
 package bybit
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -62,9 +61,6 @@ type bookState struct {
 type session struct {
 	f  *Feed
 	em *venue.Emitter
-	// fail, when set (by Run), takes a refused subscription's error and stops the feed; the
-	// session then returns nil from Handle. Without it Handle returns venue.Fatal(err).
-	fail func(error)
 
 	mu          sync.Mutex
 	parser      fastjson.Parser
@@ -313,11 +309,8 @@ func (s *session) onAck(c conn, op string, v *fastjson.Value, data []byte) (bool
 		s.em.Event(market.StreamError, p.topic.sym, p.topic.channel, fmt.Sprintf("%s %s: %s", op, p.topic.name, msg))
 		err := fmt.Errorf("bybit: %s %s: %s", op, p.topic.name, msg)
 		switch {
-		case p.initial && s.fail != nil:
-			s.fail(err) // the venue refuses the topic: stop
-			return false, nil
 		case p.initial:
-			return false, venue.Fatal(err)
+			return false, venue.Fatal(err) // the venue refuses the topic: stop
 		case op == "subscribe":
 			return false, err // a resubscription failed: start over on a new connection
 		}
@@ -349,34 +342,13 @@ func num(v *fastjson.Value) (float64, bool) {
 	return f, true
 }
 
-var errLevel = errors.New("bad level")
-
 // parseLevels appends the [price, size] levels of v to dst; a missing side is empty. Every
 // price must be positive and every size non-negative.
-func parseLevels(v *fastjson.Value, dst []market.Level) ([]market.Level, error) {
+func parseLevels(v *fastjson.Value, dst []market.Level) ([]market.Level, bool) {
 	if v == nil {
-		return dst, nil
+		return dst, true
 	}
-	arr, err := v.Array()
-	if err != nil {
-		return dst, err
-	}
-	for _, e := range arr {
-		if e.Type() != fastjson.TypeArray {
-			return dst, errLevel
-		}
-		pair, _ := e.Array()
-		if len(pair) < 2 {
-			return dst, errLevel
-		}
-		p, ok1 := num(pair[0])
-		q, ok2 := num(pair[1])
-		if !ok1 || !ok2 || p <= 0 || q < 0 {
-			return dst, errLevel
-		}
-		dst = append(dst, market.Level{Price: p, Size: q})
-	}
-	return dst, nil
+	return venue.AppendLevels(dst, v, num)
 }
 
 // symbolMatches checks a message's own symbol field (when present) against its topic's.
@@ -521,10 +493,10 @@ func (s *session) onBook(c conn, t *topic, v *fastjson.Value, data []byte) error
 	if ts <= 0 {
 		ts = v.GetInt64("ts")
 	}
-	bids, err1 := parseLevels(d.Get("b"), s.bids[:0])
-	asks, err2 := parseLevels(d.Get("a"), s.asks[:0])
+	bids, ok1 := parseLevels(d.Get("b"), s.bids[:0])
+	asks, ok2 := parseLevels(d.Get("a"), s.asks[:0])
 	s.bids, s.asks = bids, asks
-	if err1 != nil || err2 != nil {
+	if !ok1 || !ok2 {
 		s.malformed(t, data)
 		return nil
 	}
@@ -575,8 +547,8 @@ func (s *session) applyBook(c conn, b *bookState, snapshot bool, u, ts int64, bi
 		lv := make([]market.Level, len(bids)+len(asks)) // the sink may keep it
 		copy(lv, bids)
 		copy(lv[len(bids):], asks)
-		bl := bestFirst(lv[:len(bids)], true)
-		al := bestFirst(lv[len(bids):], false)
+		bl := bestFirst(market.Buy, lv[:len(bids)])
+		al := bestFirst(market.Sell, lv[len(bids):])
 		s.em.Book(market.BookUpdate{Exchange: Name, Symbol: b.sym, Time: ts, Seq: u,
 			Bids: bl[:len(bl):len(bl)], Asks: al})
 	}
@@ -619,18 +591,10 @@ func (s *session) emitSnapshotLocked(b *bookState, ts int64) {
 		Bids: lv[:nb:nb], Asks: lv[nb:]})
 }
 
-// bestFirst orders a few levels best first (bids descending, asks ascending) in place and
-// keeps only the last size of a price listed twice (as applying them in order would).
-func bestFirst(lv []market.Level, bids bool) []market.Level {
-	for i := 1; i < len(lv); i++ {
-		x := lv[i]
-		j := i
-		for j > 0 && ((bids && lv[j-1].Price < x.Price) || (!bids && lv[j-1].Price > x.Price)) {
-			lv[j] = lv[j-1]
-			j--
-		}
-		lv[j] = x
-	}
+// bestFirst orders levels best first (bids descending, asks ascending) in place and keeps
+// only the last size of a price listed twice (as applying them in order would).
+func bestFirst(side market.Side, lv []market.Level) []market.Level {
+	market.SortLevels(side, lv)
 	out := lv[:0]
 	for i, l := range lv { // the sort is stable: of equal prices, the last listed comes last
 		if i+1 < len(lv) && lv[i+1].Price == l.Price {

@@ -420,10 +420,10 @@ func encodeBinance(o Out, kind string) []byte {
 		b = strconv.AppendInt(b, o.PrevSeq+1, 10)
 		b = append(b, `,"u":`...)
 		b = strconv.AppendInt(b, d.Seq, 10)
-		b = append(b, `,"b":`...)
-		b = appendBinanceLevels(b, sortedLevels(d.Bids, true))
+		b = append(b, `,"b":`...) // as Binance prints them: bids high to low, asks low to high
+		b = appendBinanceLevels(b, sortLevels(slices.Clone(d.Bids), true))
 		b = append(b, `,"a":`...)
-		b = appendBinanceLevels(b, sortedLevels(d.Asks, false))
+		b = appendBinanceLevels(b, sortLevels(slices.Clone(d.Asks), false))
 		b = append(b, '}')
 	case OutSnapshot:
 		// Only the partial-depth streams carry a whole book on the socket (no e/E/s on spot).
@@ -467,27 +467,6 @@ func encodeBinance(o Out, kind string) []byte {
 		b = append(b, `","V":"0.00000000","Q":"0.00000000","B":"0"}}`...)
 	}
 	return b
-}
-
-// sortedLevels orders a delta's levels as Binance prints them: bids high to low, asks low to
-// high.
-func sortedLevels(ls []Level, bids bool) []Level {
-	out := slices.Clone(ls)
-	slices.SortStableFunc(out, func(x, y Level) int {
-		a, _ := strconv.ParseFloat(x.Price, 64)
-		c, _ := strconv.ParseFloat(y.Price, 64)
-		if bids {
-			a, c = c, a
-		}
-		switch {
-		case a < c:
-			return -1
-		case a > c:
-			return 1
-		}
-		return 0
-	})
-	return out
 }
 
 func appendBinanceLevels(b []byte, ls []Level) []byte {

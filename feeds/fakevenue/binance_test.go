@@ -238,32 +238,6 @@ func TestBinanceRawStreamURL(t *testing.T) {
 	}
 }
 
-// playAll plays a script to its end with one subscriber that takes everything, so the REST
-// endpoints answer as of the script's end.
-func playAll(t *testing.T, p *Player) {
-	t.Helper()
-	sub := p.Attach()
-	for sym := range p.Script().Initial {
-		for _, ch := range []string{market.ChannelTrades, market.ChannelBook, market.ChannelCandles} {
-			sub.Subscribe(sym, ch, false)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	go func() {
-		for {
-			select {
-			case <-sub.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	if err := p.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func getJSON(t *testing.T, u string, v any) int {
 	t.Helper()
 	resp, err := http.Get(u)
@@ -280,8 +254,7 @@ func getJSON(t *testing.T, u string, v any) int {
 
 func TestBinanceRESTPaging(t *testing.T) {
 	s := Generate(ScriptConfig{Exchange: "binance", Symbols: []market.Symbol{"BTCUSDT"}, Duration: 20 * time.Minute, Seed: 9})
-	p := NewPlayer(s, PlayerOptions{})
-	playAll(t, p)
+	p := Played(t, s, 0)
 	srv := NewBinance(p, BinanceOptions{PageLimit: 6})
 	defer srv.Close()
 	want := s.Klines("BTCUSDT")

@@ -221,26 +221,6 @@ func bybitLevels(b []byte, ls []Level) []byte {
 	return append(b, ']')
 }
 
-// bybitSorted orders delta levels as the venue does: bids descending, asks ascending.
-func bybitSorted(ls []Level, desc bool) []Level {
-	out := slices.Clone(ls)
-	pf := func(l Level) float64 { f, _ := strconv.ParseFloat(l.Price, 64); return f }
-	slices.SortStableFunc(out, func(a, b Level) int {
-		x, y := pf(a), pf(b)
-		if desc {
-			x, y = y, x
-		}
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	})
-	return out
-}
-
 func bybitF(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 func (v *bybitVenue) encode(c *Conn, o Out) [][]byte {
@@ -299,7 +279,8 @@ func (v *bybitVenue) encode(c *Conn, o Out) [][]byte {
 			kind, u = "snapshot", o.Snapshot.Seq
 			bids, asks = o.Snapshot.Bids(depth), o.Snapshot.Asks(depth)
 		} else {
-			bids, asks = bybitSorted(o.Delta.Bids, true), bybitSorted(o.Delta.Asks, false)
+			// as the venue sends them: bids descending, asks ascending
+			bids, asks = sortLevels(slices.Clone(o.Delta.Bids), true), sortLevels(slices.Clone(o.Delta.Asks), false)
 		}
 		b := []byte(`{"topic":"orderbook.` + strconv.Itoa(depth) + "." + sym + `","ts":`)
 		b = strconv.AppendInt(b, o.Time+2, 10)

@@ -169,20 +169,7 @@ func bybitGet(t *testing.T, base, path string, q url.Values) (code int, msg stri
 // script's closed bars plus the open one; unknown symbols get retCode 10001.
 func TestBybitRESTKlines(t *testing.T) {
 	s := Generate(ScriptConfig{Exchange: "bybit", Duration: 20 * time.Minute, Seed: 2})
-	p := NewPlayer(s, PlayerOptions{})
-	// Play the whole script without a client: cover the channels with a bare subscriber.
-	sub := p.Attach()
-	for _, ch := range []string{market.ChannelTrades, market.ChannelBook, market.ChannelCandles} {
-		sub.Subscribe("BTCUSDT", ch, false)
-	}
-	go func() {
-		for range sub.C {
-		}
-	}()
-	if err := p.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	sub.Close()
+	p := Played(t, s, 0)
 	srv := NewBybit(p, BybitOptions{PageLimit: 6})
 	defer srv.Close()
 

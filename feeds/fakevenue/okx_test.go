@@ -185,42 +185,6 @@ func TestOKXSubscribeRoundTrip(t *testing.T) {
 	}
 }
 
-// okxPlayTo runs the player (with a subscriber that takes everything) up to script time at
-// and leaves it stalled there.
-func okxPlayTo(t *testing.T, s *Script, at time.Duration) *Player {
-	t.Helper()
-	p := NewPlayer(s, PlayerOptions{Faults: Faults{StallAt: at, StallFor: time.Hour}})
-	ctx, cancel := context.WithCancel(context.Background())
-	sub := p.Attach()
-	for _, sym := range s.Config.Symbols {
-		for _, ch := range []string{market.ChannelTrades, market.ChannelBook, market.ChannelCandles} {
-			sub.Subscribe(sym, ch, false)
-		}
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-sub.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	ran := make(chan struct{})
-	go func() { defer close(ran); _ = p.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; <-ran })
-	deadline := time.Now().Add(10 * time.Second)
-	for !p.Stalled() {
-		if time.Now().After(deadline) {
-			t.Fatal("player never reached the stall")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return p
-}
-
 func okxGet(t *testing.T, base, path string, q url.Values) (int, map[string]any) {
 	t.Helper()
 	resp, err := http.Get(base + path + "?" + q.Encode())
@@ -238,7 +202,7 @@ func okxGet(t *testing.T, base, path string, q url.Values) (int, map[string]any)
 
 func TestOKXRESTCandlesPaging(t *testing.T) {
 	s := Generate(ScriptConfig{Exchange: "okx", Symbols: []market.Symbol{"BTCUSDT", "ETHUSDT"}, Duration: 10 * time.Minute, Seed: 5})
-	p := okxPlayTo(t, s, 7*time.Minute+30*time.Second)
+	p := Played(t, s, 7*time.Minute+30*time.Second)
 	v := NewOKX(p, OKXOptions{PageLimit: 3, Coverage: 5})
 	defer v.Close()
 	now := p.Now()

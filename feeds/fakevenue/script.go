@@ -351,24 +351,31 @@ func top(m map[string]string, n int, desc bool) []Level {
 	for p, s := range m {
 		out = append(out, Level{p, s})
 	}
-	pf := func(l Level) float64 { f, _ := strconv.ParseFloat(l.Price, 64); return f }
-	slices.SortFunc(out, func(a, b Level) int {
-		x, y := pf(a), pf(b)
-		if desc {
-			x, y = y, x
-		}
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	})
+	sortLevels(out, desc)
 	if n > 0 && len(out) > n {
 		out = out[:n]
 	}
 	return out
+}
+
+// sortLevels orders levels best first by the value of their prices, in place and stably (bids:
+// high to low, asks: low to high), and returns them.
+func sortLevels(ls []Level, bids bool) []Level {
+	slices.SortStableFunc(ls, func(x, y Level) int {
+		a, _ := strconv.ParseFloat(x.Price, 64)
+		c, _ := strconv.ParseFloat(y.Price, 64)
+		if bids {
+			a, c = c, a
+		}
+		switch {
+		case a < c:
+			return -1
+		case a > c:
+			return 1
+		}
+		return 0
+	})
+	return ls
 }
 
 // String describes the script for test logs.

@@ -10,45 +10,10 @@ import (
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
-// playTo plays a script (to a subscriber that takes everything) up to script time at and
-// leaves the venue there, so its REST answers "now" = at.
-func playTo(t *testing.T, s *fakevenue.Script, at time.Duration) *fakevenue.Player {
-	t.Helper()
-	p := fakevenue.NewPlayer(s, fakevenue.PlayerOptions{Faults: fakevenue.Faults{StallAt: at, StallFor: time.Hour}})
-	ctx, cancel := context.WithCancel(context.Background())
-	sub := p.Attach()
-	for _, sym := range s.Config.Symbols {
-		for _, ch := range []string{market.ChannelTrades, market.ChannelBook, market.ChannelCandles} {
-			sub.Subscribe(sym, ch, false)
-		}
-	}
-	drained, ran := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(drained)
-		for {
-			select {
-			case <-sub.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() { defer close(ran); _ = p.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-drained; <-ran })
-	deadline := time.Now().Add(10 * time.Second)
-	for !p.Stalled() {
-		if time.Now().After(deadline) {
-			t.Fatal("the player never reached its stop")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return p
-}
-
 func restRig(t *testing.T, at time.Duration, opt fakevenue.OKXOptions) (*fakevenue.Script, *fakevenue.Player, *fakevenue.OKX, *Feed) {
 	t.Helper()
 	s := fakevenue.Generate(fakevenue.ScriptConfig{Exchange: "okx", Symbols: twoSyms, Duration: 30 * time.Minute, Seed: 21})
-	p := playTo(t, s, at)
+	p := fakevenue.Played(t, s, at)
 	v := fakevenue.NewOKX(p, opt)
 	t.Cleanup(v.Close)
 	f, err := New(Config{Symbols: twoSyms, RESTURL: v.RESTURL(), Clock: p.Now})

@@ -3,7 +3,6 @@ package okx
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -784,29 +783,7 @@ func (s *session) delta(bs *bookState, ts, seq int64) market.BookUpdate {
 	for i := range s.asks {
 		asks[i] = market.Level{Price: s.asks[i].px, Size: s.asks[i].sz}
 	}
-	if !market.SortedBestFirst(market.Buy, bids) {
-		sortBest(bids, true)
-	}
-	if !market.SortedBestFirst(market.Sell, asks) {
-		sortBest(asks, false)
-	}
+	market.SortLevels(market.Buy, bids)
+	market.SortLevels(market.Sell, asks)
 	return market.BookUpdate{Exchange: Exchange, Symbol: bs.sym, Time: ts, Seq: seq, Bids: bids, Asks: asks}
-}
-
-// sortBest orders levels best first (bids descending, asks ascending), keeping the order of
-// equal prices (the later one wins when applied).
-func sortBest(lv []market.Level, bid bool) {
-	slices.SortStableFunc(lv, func(a, b market.Level) int {
-		x, y := a.Price, b.Price
-		if bid {
-			x, y = y, x
-		}
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	})
 }

@@ -2,7 +2,7 @@
 // share: a WebSocket stream runner (reconnect with exponential backoff and jitter, a silence
 // watchdog, keep-alive pings, rate-limited sends, planned handover to a new connection), a
 // rate-limited REST client, a trade de-duplicator and the Emitter that hands normalised data
-// and health events to the engine's sink. It imports only market and gorilla/websocket.
+// and health events to the engine's sink. It imports only market, gorilla/websocket and fastjson.
 package venue
 
 import (
