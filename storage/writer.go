@@ -120,8 +120,11 @@ func (db *DB) signal() {
 
 // Flush returns once every row enqueued before the call is committed. It returns the
 // writer's last error if the writer is failing (it keeps retrying), ctx's error if ctx ends
-// first, and an error if the DB is closed with those rows unwritten.
+// first (or is done already), and an error if the DB is closed with those rows unwritten.
 func (db *DB) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: flush: %w", context.Cause(ctx))
+	}
 	s := &db.wr
 	s.mu.Lock()
 	cWant, tWant := s.candlesIn, s.tradesIn
