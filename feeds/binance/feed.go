@@ -23,6 +23,8 @@ type Feed struct {
 	// snapshot fetches a depth snapshot (depthSnapshot; tests replace it).
 	snapshot func(ctx context.Context, sym market.Symbol) (depthSnap, error)
 
+	lat venue.Latency // frame read → Handle returned, every connection
+
 	mu        sync.Mutex
 	lastKline map[market.Symbol]int64 // stamp of the last closed kline forwarded
 }
@@ -120,6 +122,7 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) error {
 			IdlePing:  true,
 			Lifetime:  f.cfg.Lifetime,
 			SendRate:  f.cfg.SendRate,
+			Latency:   &f.lat,
 			Backoff:   f.cfg.Backoff,
 			State:     g.state,
 		}
@@ -177,14 +180,11 @@ func (g *group) add(s *session) {
 // state turns the runner's connection-wide states into stream events for every symbol and
 // channel (Symbol "", Channel "").
 func (g *group) state(k venue.StateKind, detail string) {
-	switch k {
-	case venue.StateConnecting:
-		g.em.Event(market.StreamConnecting, "", "", detail)
-	case venue.StateConnected:
-		g.em.Event(market.StreamConnected, "", "", detail)
-	case venue.StateReconnecting:
-		g.em.Event(market.StreamReconnecting, "", "", detail)
+	if len(g.syms) == len(g.f.cfg.Symbols) {
+		g.em.ConnState(k, nil, nil, detail)
+		return
 	}
+	g.em.ConnState(k, g.syms, nil, detail) // one connection of several: only its symbols
 }
 
 // book forwards a delta if s feeds the engine.
@@ -282,3 +282,7 @@ func (f *Feed) streamNames(sym market.Symbol) (trade, depth, kline string) {
 	}
 	return trade, s + "@depth@100ms", s + "@kline_1m"
 }
+
+// FrameLatency is how long this feed's frames took from the socket read to the end of their
+// handling: decode, book, and the engine's work and bus publish, which run on the reader.
+func (f *Feed) FrameLatency() venue.LatencySnapshot { return f.lat.Snapshot() }

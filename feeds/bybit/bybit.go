@@ -98,6 +98,8 @@ type Feed struct {
 	limit  *venue.Limiter
 	dedupe *venue.Dedupe
 
+	lat venue.Latency // frame read → Handle returned, every connection
+
 	kmu       sync.Mutex
 	lastKline map[market.Symbol]int64 // newest kline stamp emitted per symbol
 }
@@ -269,26 +271,14 @@ func (f *Feed) streamConfig(i int, syms []market.Symbol, em *venue.Emitter) venu
 		URL:       func() string { return f.wsURL },
 		Silence:   f.cfg.Silence,
 		PingEvery: f.cfg.PingEvery,
+		Latency:   &f.lat,
 		Backoff:   f.cfg.Backoff,
 		State: func(k venue.StateKind, detail string) {
-			var kind market.StreamKind
-			switch k {
-			case venue.StateConnecting:
-				kind = market.StreamConnecting
-			case venue.StateConnected:
-				kind = market.StreamConnected
-			case venue.StateReconnecting:
-				kind = market.StreamReconnecting
-			default:
-				return
-			}
 			if len(f.shards) == 1 {
-				em.Event(kind, "", "", detail)
+				em.ConnState(k, nil, nil, detail)
 				return
 			}
-			for _, s := range syms { // one connection of several: only its symbols
-				em.Event(kind, s, "", detail)
-			}
+			em.ConnState(k, syms, nil, detail) // one connection of several: only its symbols
 		},
 	}
 }
@@ -304,3 +294,7 @@ func (f *Feed) klineFresh(sym market.Symbol, stamp int64) bool {
 	f.lastKline[sym] = stamp
 	return true
 }
+
+// FrameLatency is how long this feed's frames took from the socket read to the end of their
+// handling: decode, book, and the engine's work and bus publish, which run on the reader.
+func (f *Feed) FrameLatency() venue.LatencySnapshot { return f.lat.Snapshot() }

@@ -138,6 +138,18 @@ func (s *testSink) kindsLocked(kind market.StreamKind) []market.StreamEvent {
 	return out
 }
 
+// connKinds are the events of kind that report a connection's state, one per connection: the
+// public socket's on sym's trades, the business socket's on sym's candles.
+func (s *testSink) connKinds(kind market.StreamKind, sym market.Symbol) []market.StreamEvent {
+	var out []market.StreamEvent
+	for _, e := range s.kinds(kind) {
+		if e.Symbol == sym && (e.Channel == market.ChannelTrades || e.Channel == market.ChannelCandles) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func (s *testSink) eventSummary() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -191,6 +191,8 @@ type Feed struct {
 	restInst    *venue.REST // /api/v5/public/instruments: 20 req / 2 s
 	dials       *venue.Limiter
 
+	lat venue.Latency // frame read → Handle returned, every connection
+
 	running atomic.Bool
 }
 
@@ -269,8 +271,9 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) error {
 				Silence:   f.cfg.Silence,
 				PingEvery: f.cfg.PingEvery,
 				IdlePing:  true,
+				Latency:   &f.lat,
 				Backoff:   f.cfg.Backoff,
-				State:     rs.stateFunc(name),
+				State:     rs.stateFunc(name, kind, syms),
 			}})
 		}
 	}
@@ -382,22 +385,27 @@ func newRunState(f *Feed, sink market.Sink) *runState {
 		gates: map[*gate]struct{}{}}
 }
 
-// stateFunc turns a stream's connection-wide states into events for every symbol.
-func (rs *runState) stateFunc(name string) func(venue.StateKind, string) {
+// stateFunc turns a stream's connection-wide states into events for what that connection
+// carries (connState).
+func (rs *runState) stateFunc(name string, kind socketKind, syms []market.Symbol) func(venue.StateKind, string) {
 	return func(k venue.StateKind, detail string) {
 		d := name
 		if detail != "" {
 			d += ": " + detail
 		}
-		switch k {
-		case venue.StateConnecting:
-			rs.em.Event(market.StreamConnecting, "", "", d)
-		case venue.StateConnected:
-			rs.em.Event(market.StreamConnected, "", "", d)
-		case venue.StateReconnecting:
-			rs.em.Event(market.StreamReconnecting, "", "", d)
-		}
+		rs.connState(kind, syms, k, d)
 	}
+}
+
+// connState reports a connection's state for its symbols and channels: trades and books
+// (public) or candles (business). A business socket that reconnects leaves the books of the
+// public one alone.
+func (rs *runState) connState(kind socketKind, syms []market.Symbol, k venue.StateKind, detail string) {
+	chans := []string{market.ChannelTrades, market.ChannelBook}
+	if kind == socketBusiness {
+		chans = []string{market.ChannelCandles}
+	}
+	rs.em.ConnState(k, syms, chans, detail)
 }
 
 // candle forwards a closed kline unless one with the same or a later stamp already went; it
@@ -412,3 +420,7 @@ func (rs *runState) candle(c market.Candle) bool {
 	rs.em.Candle(c, false) // under the lock: two connections never reorder a symbol's klines
 	return true
 }
+
+// FrameLatency is how long this feed's frames took from the socket read to the end of their
+// handling: decode, book, and the engine's work and bus publish, which run on the reader.
+func (f *Feed) FrameLatency() venue.LatencySnapshot { return f.lat.Snapshot() }

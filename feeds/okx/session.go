@@ -3,6 +3,8 @@ package okx
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -342,7 +344,9 @@ func (s *session) control(l link, v *fastjson.Value, event string, data []byte) 
 	case "notice":
 		code, msg := codeString(v.Get("code")), string(v.GetStringBytes("msg"))
 		if code == "64008" {
-			s.rs.em.Event(market.StreamReconnecting, "", "",
+			// A planned handover loses nothing: the streams stay connected (not reconnecting,
+			// which would drop the books) while a new connection is opened beside this one.
+			s.rs.connState(s.kind, slices.Sorted(maps.Values(s.syms)), venue.StateConnecting,
 				fmt.Sprintf("okx %s: notice 64008: %s (handing over to a new connection)", s.kind, msg))
 			s.doHandover = "okx notice 64008: " + msg
 		} else {

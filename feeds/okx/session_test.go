@@ -2,7 +2,9 @@ package okx
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -544,5 +546,29 @@ func TestResyncBudgetAndAckTimeout(t *testing.T) {
 	s := newSession(newRunState(f, newTestSink()), socketPublic, f.cfg.Symbols)
 	if err := s.open(&fakeLink{sendErr: errTest}); err == nil || !strings.Contains(err.Error(), "subscribe trades:BTC-USDT") {
 		t.Fatalf("open with a broken link: %v", err)
+	}
+}
+
+func TestConnectionStatesNameWhatTheSocketCarries(t *testing.T) {
+	// The business socket carries candles only: its reconnect must not mark the books (which
+	// the engine then drops, with the public socket still feeding deltas into the empty book)
+	// or the trades as reconnecting. The public socket's covers trades and books.
+	f, _ := New(Config{Symbols: twoSyms})
+	sink := newTestSink()
+	rs := newRunState(f, sink)
+	rs.stateFunc("okx business", socketBusiness, twoSyms)(venue.StateReconnecting, "silent for 40s (watchdog)")
+	rs.stateFunc("okx public", socketPublic, twoSyms[:1])(venue.StateConnected, "")
+	var got []string
+	for _, e := range sink.events {
+		got = append(got, fmt.Sprintf("%s %s %s %s", e.Kind, e.Symbol, e.Channel, e.Detail))
+	}
+	want := []string{
+		"reconnecting BTCUSDT candles okx business: silent for 40s (watchdog)",
+		"reconnecting ETHUSDT candles okx business: silent for 40s (watchdog)",
+		"connected BTCUSDT trades okx public",
+		"connected BTCUSDT book okx public",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

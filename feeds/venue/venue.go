@@ -68,6 +68,35 @@ func (e *Emitter) Candle(c market.Candle, backfilled bool) {
 	}
 }
 
+// ConnState reports a connection's state (StreamConfig.State) for what that connection carries:
+// each of syms (nil: every symbol of the feed) on each of channels (nil: every channel). A
+// connection that carries only candles (OKX's business socket) must not mark the books another
+// connection serves as reconnecting: the engine drops a book that is.
+func (e *Emitter) ConnState(k StateKind, syms []market.Symbol, channels []string, detail string) {
+	var kind market.StreamKind
+	switch k {
+	case StateConnecting:
+		kind = market.StreamConnecting
+	case StateConnected:
+		kind = market.StreamConnected
+	case StateReconnecting:
+		kind = market.StreamReconnecting
+	default:
+		return
+	}
+	if syms == nil {
+		syms = []market.Symbol{""}
+	}
+	if channels == nil {
+		channels = []string{""}
+	}
+	for _, s := range syms {
+		for _, ch := range channels {
+			e.Event(kind, s, ch, detail)
+		}
+	}
+}
+
 // Event reports a stream event; malformed frames and venue errors are logged too.
 func (e *Emitter) Event(kind market.StreamKind, sym market.Symbol, channel, detail string) {
 	switch kind {
