@@ -213,6 +213,11 @@ func TestFeedAgainstFake(t *testing.T) {
 	if n := len(e.sink.candles); n != 6 {
 		t.Fatalf("%d klines, want 6", n)
 	}
+	// Every frame was timed from its read to the end of its handling (the trades alone came
+	// one a frame).
+	if l := e.feed.FrameLatency(); l.N < int64(len(e.sink.trades)) || l.Max <= 0 || l.Quantile(0.99) > l.Max || l.Mean() > l.Max {
+		t.Errorf("frame latency over %d frames: p99 %s, mean %s, max %s (want ≥ %d frames)", l.N, l.Quantile(0.99), l.Mean(), l.Max, len(e.sink.trades))
+	}
 	if e.events(market.StreamConnecting) != 1 || e.events(market.StreamConnected) != 1 || e.events(market.StreamGap) != 0 ||
 		e.events(market.StreamMalformed) != 0 || e.events(market.StreamReconnecting) != 0 {
 		t.Fatalf("events:\n%s", e.sink.eventsText())

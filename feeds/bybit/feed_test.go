@@ -187,6 +187,11 @@ func TestFeedAgainstFake(t *testing.T) {
 	if n := h.checkTrades(t); n != total {
 		t.Errorf("%d trades, want %d", n, total)
 	}
+	// Every frame was timed from its read to the end of its handling (the trades alone came
+	// one a frame).
+	if l := h.f.FrameLatency(); l.N < int64(total) || l.Max <= 0 || l.Quantile(0.99) > l.Max || l.Mean() > l.Max {
+		t.Errorf("frame latency over %d frames: p99 %s, mean %s, max %s (want ≥ %d frames)", l.N, l.Quantile(0.99), l.Mean(), l.Max, total)
+	}
 	if n := h.checkCandles(t); n != klines || klines != 8 {
 		t.Errorf("%d candles, want %d", n, klines)
 	}

@@ -231,16 +231,28 @@ func TestFeedAgainstFake(t *testing.T) {
 	r.checkTrades(nil)
 	r.checkKlines(true)
 	r.checkClean()
-	if n := len(r.sink.kinds(market.StreamConnected)); n != 2 {
+	if n := len(r.sink.connKinds(market.StreamConnected, "BTCUSDT")); n != 2 {
 		t.Fatalf("%d connected events (public and business expected): %s", n, r.sink.eventSummary())
+	}
+	// Every frame was timed from its read to the end of its handling (the trades alone came
+	// one a frame).
+	if l := r.f.FrameLatency(); l.N < int64(len(r.sink.trades)) || l.Max <= 0 || l.Quantile(0.99) > l.Max || l.Mean() > l.Max {
+		t.Errorf("frame latency over %d frames: p99 %s, mean %s, max %s (want ≥ %d frames)", l.N, l.Quantile(0.99), l.Mean(), l.Max, len(r.sink.trades))
 	}
 	for _, k := range []market.StreamKind{market.StreamGap, market.StreamChecksum, market.StreamReconnecting, market.StreamError} {
 		if n := len(r.sink.kinds(k)); n != 0 {
 			t.Fatalf("%d %s events: %s", n, k, r.sink.eventSummary())
 		}
 	}
-	if e := r.sink.kinds(market.StreamConnecting); len(e) != 2 || e[0].Symbol != "" || e[0].Channel != "" {
+	// Each socket reports for what it carries: public trades and books, business candles.
+	if e := r.sink.kinds(market.StreamConnecting); len(e) != 2*3 {
 		t.Fatalf("connecting events %+v", e)
+	}
+	for _, e := range r.sink.kinds(market.StreamConnecting) {
+		public := strings.HasPrefix(e.Detail, "okx public")
+		if e.Symbol == "" || public != (e.Channel != market.ChannelCandles) {
+			t.Fatalf("connecting event %+v: the wrong symbol or channel for its socket", e)
+		}
 	}
 }
 
@@ -266,7 +278,7 @@ func TestFeedReconnectsAfterDrops(t *testing.T) {
 	rec, conn := 0, 0
 	for _, e := range ev {
 		switch {
-		case e.Kind == market.StreamReconnecting && e.Symbol == "" && e.Channel == "":
+		case e.Kind == market.StreamReconnecting && e.Symbol == "BTCUSDT" && (e.Channel == market.ChannelTrades || e.Channel == market.ChannelCandles):
 			rec++
 		case e.Kind == market.StreamConnected && rec > 0:
 			conn++
@@ -391,8 +403,8 @@ func TestFeedStallWatchdog(t *testing.T) {
 		fakevenue.OKXOptions{}, func(c *Config) { c.PingEvery, c.Silence = 100*time.Millisecond, 400*time.Millisecond })
 	r.start()
 	r.finish(20*time.Second, nil, true)
-	rec := r.sink.kinds(market.StreamReconnecting)
-	if count(rec, "", "watchdog") == 0 {
+	rec := r.sink.connKinds(market.StreamReconnecting, "BTCUSDT")
+	if count(rec, "BTCUSDT", "watchdog") == 0 {
 		t.Fatalf("no watchdog reconnect: %s", r.sink.eventSummary())
 	}
 	r.checkTrades(nil) // a stall loses nothing
@@ -431,10 +443,15 @@ func TestFeedHandoverOnNotice(t *testing.T) {
 	if pub, bus := r.v.Connections(fakevenue.OKXPublicPath), r.v.Connections(fakevenue.OKXBusinessPath); pub != 2 || bus != 2 {
 		t.Fatalf("connections after the notice: public %d, business %d", pub, bus)
 	}
-	if rec := r.sink.kinds(market.StreamReconnecting); count(rec, "", "64008") != 2 {
+	// The notice is no reconnect (which would drop the books): each socket reports that it is
+	// connecting its replacement, then connected.
+	if rec := r.sink.kinds(market.StreamReconnecting); len(rec) != 0 {
 		t.Fatalf("reconnecting events %+v", rec)
 	}
-	if n := len(r.sink.kinds(market.StreamConnected)); n != 4 {
+	if c := r.sink.connKinds(market.StreamConnecting, "BTCUSDT"); count(c, "BTCUSDT", "64008") != 2 {
+		t.Fatalf("connecting events %+v", c)
+	}
+	if n := len(r.sink.connKinds(market.StreamConnected, "BTCUSDT")); n != 4 {
 		t.Fatalf("%d connected events: %s", n, r.sink.eventSummary())
 	}
 	r.checkTrades(nil) // none lost, none twice

@@ -75,6 +75,8 @@ type StreamConfig struct {
 	Backoff Backoff
 	// HandshakeTimeout for the dial; default 10s.
 	HandshakeTimeout time.Duration
+	// Latency, when set, records each frame's time from read to Handle's return.
+	Latency *Latency
 	// State receives connection-wide events: StreamConnecting, StreamReconnecting (with the
 	// reason) and StreamConnected (when a session calls Ready). Optional.
 	State func(kind StateKind, detail string)
@@ -459,8 +461,13 @@ func (r *runner) read(c *Conn, s Session) error {
 			}
 			return fmt.Errorf("%s: read: %w", r.cfg.Name, err)
 		}
-		c.lastRead.Store(time.Now().UnixNano())
-		if err := s.Handle(c, buf.Bytes()); err != nil {
+		read := time.Now()
+		c.lastRead.Store(read.UnixNano())
+		err = s.Handle(c, buf.Bytes())
+		if r.cfg.Latency != nil {
+			r.cfg.Latency.Observe(time.Since(read))
+		}
+		if err != nil {
 			return err
 		}
 		if buf.Cap() > 1<<22 {
