@@ -17,6 +17,7 @@ import (
 type venueFeed interface {
 	engine.Feed
 	venue.Historian
+	FrameLatency() venue.LatencySnapshot
 }
 
 // openVenue builds the feed of a real exchange from its config section.

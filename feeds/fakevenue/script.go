@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tradeconsole/tradeconsole/market"
@@ -347,13 +348,35 @@ func (b *Book) Bids(n int) []Level { return top(b.bids, n, true) }
 func (b *Book) Asks(n int) []Level { return top(b.asks, n, false) }
 
 func top(m map[string]string, n int, desc bool) []Level {
-	out := make([]Level, 0, len(m))
-	for p, s := range m {
-		out = append(out, Level{p, s})
+	// Each price is parsed once (the OKX checksum asks for the top 25 on every delta).
+	type keyed struct {
+		px float64
+		l  Level
 	}
-	sortLevels(out, desc)
-	if n > 0 && len(out) > n {
-		out = out[:n]
+	ks := make([]keyed, 0, len(m))
+	for p, s := range m {
+		f, _ := strconv.ParseFloat(p, 64)
+		ks = append(ks, keyed{f, Level{p, s}})
+	}
+	slices.SortFunc(ks, func(x, y keyed) int {
+		a, c := x.px, y.px
+		if desc {
+			a, c = c, a
+		}
+		switch {
+		case a < c:
+			return -1
+		case a > c:
+			return 1
+		}
+		return strings.Compare(x.l.Price, y.l.Price) // the same value written two ways: any fixed order
+	})
+	if n > 0 && len(ks) > n {
+		ks = ks[:n]
+	}
+	out := make([]Level, len(ks))
+	for i, k := range ks {
+		out[i] = k.l
 	}
 	return out
 }
