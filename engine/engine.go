@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tradeconsole/tradeconsole/feeds/venue"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -498,6 +499,35 @@ func mergeCandles(a, b []market.Candle) []market.Candle {
 		}
 	}
 	return out
+}
+
+// FrameLatency summarises how long the feed's frames took from the socket read to the end of
+// their handling, which includes the engine's work and the bus publish (the feed calls the
+// engine on its reader goroutine): decode-to-bus. Real venues report it; the sim and replay
+// have no frames (false).
+type FrameLatency struct {
+	Frames        int64
+	P50, P99, Max time.Duration
+	Mean          time.Duration
+}
+
+// frameTimer is implemented by feeds that time their frames (feeds/venue.Latency).
+type frameTimer interface {
+	FrameLatency() venue.LatencySnapshot
+}
+
+// FrameLatency is the feed's decode-to-bus latency so far; false when the feed does not time
+// its frames or has read none.
+func (e *Engine) FrameLatency() (FrameLatency, bool) {
+	ft, ok := e.feed.(frameTimer)
+	if !ok {
+		return FrameLatency{}, false
+	}
+	s := ft.FrameLatency()
+	if s.N == 0 {
+		return FrameLatency{}, false
+	}
+	return FrameLatency{Frames: s.N, P50: s.Quantile(0.5), P99: s.Quantile(0.99), Max: s.Max, Mean: s.Mean()}, true
 }
 
 // Health reports every stream: trades and book per symbol, and in venue mode the kline stream.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tradeconsole/tradeconsole/feeds/venue"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -214,5 +215,34 @@ func TestVenueResyncDropsTheBookAndCounts(t *testing.T) {
 	}
 	if d := e.Degraded("BTCUSDT"); len(d) != 1 || d[0].Channel != market.ChannelBook || d[0].From != t0+10 || d[0].To != t0+500 {
 		t.Fatalf("degraded = %+v", d)
+	}
+}
+
+// timedFeed is a venue feed that times its frames.
+type timedFeed struct {
+	*venueFeed
+	lat *venue.Latency
+}
+
+func (f timedFeed) FrameLatency() venue.LatencySnapshot { return f.lat.Snapshot() }
+
+// The Feeds tab's decode-to-bus line: the feed's frame timings, none before the first frame or
+// on a feed that does not time them.
+func TestFrameLatencyFromTheFeed(t *testing.T) {
+	f := timedFeed{venueFeed: &venueFeed{fakeFeed: &fakeFeed{name: "bybit", syms: []market.Symbol{"BTCUSDT"}}}, lat: &venue.Latency{}}
+	e := New(f, nil, Options{})
+	if _, ok := e.FrameLatency(); ok {
+		t.Fatal("a latency before the first frame")
+	}
+	for i := 1; i <= 100; i++ {
+		f.lat.Observe(time.Duration(i) * time.Microsecond)
+	}
+	fl, ok := e.FrameLatency()
+	if !ok || fl.Frames != 100 || fl.Max != 100*time.Microsecond || fl.P50 < 50*time.Microsecond || fl.P50 > 53*time.Microsecond ||
+		fl.P99 < 99*time.Microsecond || fl.P99 > 100*time.Microsecond || fl.Mean != 50500*time.Nanosecond {
+		t.Fatalf("frame latency %+v %v", fl, ok)
+	}
+	if _, ok := New(f.venueFeed, nil, Options{}).FrameLatency(); ok {
+		t.Fatal("a latency from a feed that does not time its frames")
 	}
 }

@@ -27,6 +27,9 @@ type Backend interface {
 	RecentTrades(sym market.Symbol, n int) []market.Trade
 	// Health is the current health of every stream.
 	Health() []engine.StreamHealth
+	// FrameLatency is the feed's decode-to-bus latency (socket read to bus publish); false on
+	// a feed without frames (the sim, a replay).
+	FrameLatency() (engine.FrameLatency, bool)
 	// Degraded returns the recent spans of feed time during which sym's data was not whole
 	// (its trades reconnecting, its book resyncing), oldest first; the last one has To 0
 	// while it lasts.

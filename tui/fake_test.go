@@ -35,6 +35,7 @@ type fakeBackend struct {
 	candles   map[string][]market.Candle
 	trades    map[market.Symbol][]market.Trade
 	health    []engine.StreamHealth
+	frames    *engine.FrameLatency // FrameLatency's answer; nil: none
 	degraded  map[market.Symbol][]engine.Degraded
 	healthN   int // Health calls
 	degradedN int // Degraded calls
@@ -394,6 +395,15 @@ func (f *fakeBackend) Health() []engine.StreamHealth {
 	defer f.mu.Unlock()
 	f.healthN++
 	return append([]engine.StreamHealth(nil), f.health...)
+}
+
+func (f *fakeBackend) FrameLatency() (engine.FrameLatency, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.frames == nil {
+		return engine.FrameLatency{}, false
+	}
+	return *f.frames, true
 }
 
 func (f *fakeBackend) Degraded(sym market.Symbol) []engine.Degraded {

@@ -369,7 +369,14 @@ func (p *feedsPane) render(now time.Time) string {
 	right := st.paint(cMuted, "engine clock "+now.UTC().Format("15:04:05"))
 
 	lines := make([]string, 0, p.h)
-	lines = append(lines, spread(sum.String(), right, p.w), "")
+	lines = append(lines, spread(sum.String(), right, p.w))
+	if fl, ok := p.c.Backend.FrameLatency(); ok {
+		// What the console adds to the venue's data: socket read to the bus, per frame.
+		lines = append(lines, fit(st.paint(cMuted, fmt.Sprintf("frame read → bus: p50 %s · p99 %s · max %s · %s frames",
+			fmtLatency(fl.P50), fmtLatency(fl.P99), fmtLatency(fl.Max), fmtCount(fl.Frames))), p.w))
+	} else {
+		lines = append(lines, "")
+	}
 
 	row := func(i int) string {
 		var b strings.Builder

@@ -51,6 +51,22 @@ func screenLines(h *harness) []string {
 	return ls
 }
 
+// A venue feed's decode-to-bus latency is the line under the summary; the sim's feed has none
+// and the line stays blank (TestFeedsTableAt80).
+func TestFeedsFrameLatencyLine(t *testing.T) {
+	b := newFake()
+	b.exchange = "okx"
+	b.setHealth(okxHealth()...)
+	b.frames = &engine.FrameLatency{Frames: 2_994_752, P50: 2175 * time.Nanosecond, P99: 29_695 * time.Nanosecond,
+		Max: 4_187_554 * time.Nanosecond, Mean: 3257 * time.Nanosecond}
+	h := newHarness(t, b, termenv.Ascii, 80, 24)
+	h.key("6")
+	checkFrame(t, h, 80, 24)
+	if got, want := screenLines(h)[3], "frame read → bus: p50 2µs · p99 29µs · max 4.2ms · 2.99M frames"; got != want {
+		t.Fatalf("line 3 %q, want %q\n%s", got, want, h.screen())
+	}
+}
+
 // At 80×24 the table keeps every column of the list (state, rate, age, reconnects,
 // gaps, checksums, resyncs, backfilled) and loses the message count, late trades, the exchange
 // (the status line names it) and the malformed frames, in that order; cells are exact.

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -86,6 +87,19 @@ func fmtAge(d time.Duration, none bool) string {
 	h := int(d / time.Hour)
 	m := int(d%time.Hour) / int(time.Minute)
 	return strconv.Itoa(h) + "h" + pad2(m) + "m"
+}
+
+// fmtLatency writes a short latency: 850ns, 30µs, 1.2ms, 2.5s.
+func fmtLatency(d time.Duration) string {
+	switch {
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", d.Nanoseconds())
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
 }
 
 func pad2(n int) string {
