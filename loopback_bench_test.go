@@ -59,7 +59,7 @@ func loopbackRun(b *testing.B, v fakeVenue, rate, secs int) {
 	script := fakevenue.Generate(fakevenue.ScriptConfig{Exchange: v.name, Symbols: []market.Symbol{"BTCUSDT", "ETHUSDT"},
 		Duration: scriptSecs * time.Second, TradesPerSec: 150, BooksPerSec: 350, Seed: 5})
 	perPass := len(script.Events)
-	loops := max(1, rate*secs/perPass)
+	loops := max(1, (rate*secs+perPass-1)/perPass) // at least secs of traffic
 	opt := fakevenue.PlayerOptions{Rate: float64(rate), Loops: loops}
 	if v.sums {
 		opt.Checksum = fakevenue.OKXChecksum

@@ -3,6 +3,7 @@ package fakevenue
 import (
 	"context"
 	"math"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -125,4 +126,64 @@ func TestPlayerGapsAndDrops(t *testing.T) {
 	if trades+lost < len(s.Trades("BTCUSDT"))-2 || trades+lost > len(s.Trades("BTCUSDT")) {
 		t.Fatalf("trades received %d + lost %d, script has %d", trades, lost, len(s.Trades("BTCUSDT")))
 	}
+}
+
+// A client that joins a running venue (From) gets the books as they stand then and only the
+// events after it; the faults count from there.
+func TestPlayerFrom(t *testing.T) {
+	s := Generate(ScriptConfig{Duration: 2 * time.Minute, Seed: 4})
+	from := s.Config.Start + 70_000
+	p := NewPlayer(s, PlayerOptions{From: from, Faults: Faults{DropEvery: 30 * time.Second, DropLose: time.Second}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	sub := p.Attach()
+	sub.Subscribe("BTCUSDT", market.ChannelTrades, false)
+	sub.Subscribe("BTCUSDT", market.ChannelCandles, false)
+	sub.Subscribe("BTCUSDT", market.ChannelBook, true)
+	// The books as the events before from leave them.
+	want := s.Initial["BTCUSDT"].Clone()
+	for _, ev := range s.Events {
+		if ev.Time >= from {
+			break
+		}
+		if ev.Book != nil {
+			want.Apply(ev.Book)
+		}
+	}
+	var first *Out
+	for first == nil {
+		select {
+		case o := <-sub.C:
+			if o.Kind == OutSnapshot {
+				if o.Snapshot.Seq != want.Seq || !slices.Equal(o.Snapshot.Bids(0), want.Bids(0)) || !slices.Equal(o.Snapshot.Asks(0), want.Asks(0)) {
+					t.Fatalf("snapshot at seq %d, want the book at %d", o.Snapshot.Seq, want.Seq)
+				}
+				continue
+			}
+			first = &o
+		case <-sub.Dropped:
+			t.Fatal("dropped before the first event")
+		}
+	}
+	if first.Time < from {
+		t.Fatalf("the first event sent is at %d, before from %d", first.Time, from)
+	}
+	// The first drop comes 30 s of script time after from (at 100 s), not at 30 s.
+	var last int64
+	for {
+		select {
+		case o := <-sub.C:
+			last = o.Time
+			continue
+		case <-sub.Dropped:
+		}
+		break
+	}
+	if off := last - s.Config.Start; off < 99_000 || off > 100_000 {
+		t.Fatalf("the last event before the drop is %d ms into the script, want just under 100 s", off)
+	}
+	cancel()
+	<-done
 }

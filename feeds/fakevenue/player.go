@@ -74,6 +74,10 @@ type PlayerOptions struct {
 	// Buffer is each subscriber's queue length; default 256. A full queue blocks the player
 	// (backpressure: nothing is lost to a slow client).
 	Buffer int
+	// From (unix ms) joins a venue that has been running: the events before it are applied
+	// to the books, never sent, and the faults' clocks start there. A script can then start
+	// at a whole minute while a client meets it at the wall clock.
+	From int64
 }
 
 // Player walks a Script and delivers it to subscribers.
@@ -105,7 +109,7 @@ type Sub struct {
 	closed  bool
 }
 
-// NewPlayer prepares a player at the script's start.
+// NewPlayer prepares a player at the script's start (or at opt.From).
 func NewPlayer(s *Script, opt PlayerOptions) *Player {
 	if opt.Buffer <= 0 {
 		opt.Buffer = 256
@@ -116,6 +120,12 @@ func NewPlayer(s *Script, opt PlayerOptions) *Player {
 	p.clock.Store(p.now)
 	for sym, b := range s.Initial {
 		p.books[sym] = b.Clone()
+	}
+	// Joining a running venue: what happened before From is in the books, not on the wire.
+	total := len(s.Events) * max(1, opt.Loops)
+	for p.pos < total && p.event(p.pos).Time < opt.From {
+		p.applyLocked(p.event(p.pos))
+		p.pos++
 	}
 	return p
 }
@@ -309,7 +319,7 @@ func (p *Player) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { p.mu.Lock(); p.cond.Broadcast(); p.mu.Unlock() })
 	defer stop()
 	f := p.opt.Faults
-	start := p.s.Config.Start
+	start := max(p.s.Config.Start, p.opt.From)
 	nextDrop, nextGap, nextSum := int64(-1), int64(-1), int64(-1)
 	if f.DropEvery > 0 {
 		nextDrop = start + f.DropEvery.Milliseconds()
@@ -330,10 +340,10 @@ func (p *Player) Run(ctx context.Context) error {
 	if p.opt.Rate > 0 {
 		pace = time.Duration(float64(time.Second) / p.opt.Rate)
 	}
-	began := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	total := len(p.s.Events) * max(1, p.opt.Loops)
+	began, first := time.Now(), p.pos
 	for p.pos < total {
 		for !p.coveredLocked() && ctx.Err() == nil {
 			p.cond.Wait()
@@ -389,7 +399,7 @@ func (p *Player) Run(ctx context.Context) error {
 		}
 		p.deliverLocked(ev, sumDue)
 		if pace > 0 {
-			if d := time.Until(began.Add(time.Duration(p.pos) * pace)); d > 0 {
+			if d := time.Until(began.Add(time.Duration(p.pos-first) * pace)); d > 0 {
 				p.mu.Unlock()
 				sleepCtx(ctx, d)
 				p.mu.Lock()
