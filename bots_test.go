@@ -114,7 +114,7 @@ func integrityOK(t *testing.T, dataDir string) {
 // a backtest over that session's candles makes the same trades.
 func TestBotOverReplayMatchesBacktest(t *testing.T) {
 	rec := t.TempDir()
-	cmd := command(t, rec, "headless", "--for", "4s", "--symbols", "BTCUSDT", "--record-orderflow", "--speed", "100")
+	cmd := command(t, rec, "headless", "--for", "4s", "--symbols", "BTCUSDT", "--record-orderflow", "--speed", "200")
 	cmd.Env = append(cmd.Env, "TRADECONSOLE_SIM_HISTORY_DAYS=0", "TRADECONSOLE_SIM_TRADE_RATE=3")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("recording: %v\n%s", err, out)

@@ -315,7 +315,10 @@ func (r *botRun) Run(ctx context.Context, beat func()) error {
 			beat()
 			t = bs.opt.Clock.NewTimer(bs.opt.Heartbeat)
 		case <-r.wake:
-			done, err := drain(ctx)
+			// The candles taken are stepped to the end even if a stop comes meanwhile: a
+			// cancelled commit would fail and lose the rest of the batch, candles the bot
+			// never saw although they were closed before it stopped. The stop waits one batch.
+			done, err := drain(context.WithoutCancel(ctx))
 			if err != nil || done {
 				return err
 			}

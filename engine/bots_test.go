@@ -89,6 +89,9 @@ const scriptT0 = int64(1_767_225_600_000) // 2026-01-01T00:00Z
 type script struct {
 	acts  map[int]strategies.Action
 	panic atomic.Bool
+	// holdAt, when set, makes Step of that candle number signal held and wait for release.
+	holdAt        int
+	held, release chan struct{}
 }
 
 var scripts sync.Map // int → *script
@@ -115,6 +118,10 @@ func (i *scriptInst) Step(c market.Candle) strategies.Signal {
 		panic("boom on demand")
 	}
 	n := int((c.Time - scriptT0) / 60000)
+	if i.s.holdAt != 0 && n == i.s.holdAt {
+		close(i.s.held)
+		<-i.s.release
+	}
 	return strategies.Signal{Time: c.Time, Strategy: "script", Action: i.s.acts[n], Confidence: strategies.High}
 }
 func (i *scriptInst) AllowsShort() bool { return false }
@@ -612,4 +619,47 @@ func BenchmarkBotCandleStep(b *testing.B) {
 	last := scriptT0 + int64(b.N)*60000
 	poll(b, "bench steps", func() bool { return r.stepped.Load() >= last })
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "candles/s")
+}
+
+// A stop that comes while the bot steps a batch of queued candles: every candle of the batch
+// is still stepped and committed (a cancelled commit used to fail and lose the rest of the
+// batch: closed candles the bot never saw, so a bot over a fast replay made fewer trades than
+// the backtest of the same candles).
+func TestBotStopMidBatchStepsEveryTakenCandle(t *testing.T) {
+	env := newBotsEnv(t, BotsOptions{StallAfter: time.Hour})
+	s := addScript(t, 7, map[int]strategies.Action{2: strategies.EnterLong, 4: strategies.Exit})
+	s.holdAt, s.held, s.release = 1, make(chan struct{}), make(chan struct{})
+	id := env.create(BotSpec{Name: "batch", Strategy: "script", Params: ParamText{"id": "7"}, Symbol: "BTCUSDT", Timeframe: "1m",
+		Fills: FillNextOpen})
+	env.start(id)
+	r := env.bs.run(id)
+	poll(t, "running", func() bool { return r.sup.State().State == WorkerRunning })
+	// Candle 1 is taken alone and holds the bot; 2–6 queue behind it and form the next batch.
+	env.m.close(env.bs, scriptCandle("BTCUSDT", 1, 100, 101, 99, 100))
+	<-s.held
+	for i := 2; i <= 6; i++ {
+		p := float64(100 + i)
+		env.m.close(env.bs, scriptCandle("BTCUSDT", i, p, p+1, p-1, p))
+	}
+	s.held = make(chan struct{})
+	s.holdAt = 3 // read by the bot's goroutine only after the release below
+	s.release <- struct{}{}
+	<-s.held // the bot is inside the batch 2–6, at candle 3, its buy filled at 3's open
+	stopped := make(chan error, 1)
+	go func() { stopped <- env.bs.Stop(context.Background()) }()
+	poll(t, "the stop to cancel the bot", r.sup.Stopping)
+	s.release <- struct{}{}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	// The sell decided on candle 4 filled at candle 5's open (at 4's stamp): the batch was
+	// stepped to its end.
+	fs := env.fills(id)
+	if len(fs) != 2 || fs[0].Side != "buy" || fs[0].Time != scriptT0+2*60000 || fs[0].Price.String() != "103" ||
+		fs[1].Side != "sell" || fs[1].Time != scriptT0+4*60000 || fs[1].Price.String() != "105" {
+		t.Fatalf("fills %+v; want a buy at candle 3's open and a sell at candle 5's", fs)
+	}
+	if got := r.stepped.Load(); got != scriptT0+6*60000 {
+		t.Fatalf("the bot's last stepped candle is %d, want candle 6 (%d)", got, scriptT0+6*60000)
+	}
 }

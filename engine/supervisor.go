@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tradeconsole/tradeconsole/internal/clock"
@@ -157,6 +158,7 @@ type Supervisor struct {
 	done    chan struct{} // closed when the supervisor has ended (stopped or failed)
 	abandon chan struct{} // closed when Stop stops waiting for the worker
 	abOnce  sync.Once
+	halting atomic.Bool // Stop has cancelled the worker's context
 
 	mu       sync.Mutex
 	st       SupervisedState
@@ -166,6 +168,9 @@ type Supervisor struct {
 	cancel   context.CancelFunc
 	failures []time.Time // inside the window, oldest first
 }
+
+// Stopping reports whether Stop has begun: the worker's context is cancelled.
+func (s *Supervisor) Stopping() bool { return s.halting.Load() }
 
 // NewSupervisor makes a supervisor of w named name (used in logs and states); nothing runs
 // until Start.
@@ -244,6 +249,7 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 	cancel := s.cancel
 	s.mu.Unlock()
 	cancel()
+	s.halting.Store(true)
 	select {
 	case <-s.done:
 		return nil
