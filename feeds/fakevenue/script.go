@@ -10,6 +10,7 @@
 package fakevenue
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -359,15 +360,8 @@ func top(m map[string]string, n int, desc bool) []Level {
 		ks = append(ks, keyed{f, Level{p, s}})
 	}
 	slices.SortFunc(ks, func(x, y keyed) int {
-		a, c := x.px, y.px
-		if desc {
-			a, c = c, a
-		}
-		switch {
-		case a < c:
-			return -1
-		case a > c:
-			return 1
+		if c := bestFirst(x.px, y.px, desc); c != 0 {
+			return c
 		}
 		return strings.Compare(x.l.Price, y.l.Price) // the same value written two ways: any fixed order
 	})
@@ -387,18 +381,17 @@ func sortLevels(ls []Level, bids bool) []Level {
 	slices.SortStableFunc(ls, func(x, y Level) int {
 		a, _ := strconv.ParseFloat(x.Price, 64)
 		c, _ := strconv.ParseFloat(y.Price, 64)
-		if bids {
-			a, c = c, a
-		}
-		switch {
-		case a < c:
-			return -1
-		case a > c:
-			return 1
-		}
-		return 0
+		return bestFirst(a, c, bids)
 	})
 	return ls
+}
+
+// bestFirst orders two prices of a side best first: bids high to low, asks low to high.
+func bestFirst(a, b float64, bids bool) int {
+	if bids {
+		return cmp.Compare(b, a)
+	}
+	return cmp.Compare(a, b)
 }
 
 // String describes the script for test logs.
