@@ -286,9 +286,13 @@ func (r *OrderflowRecorder) signal() {
 }
 
 // Flush returns once every record queued before the call is written (or has failed). It
-// returns an error if some of them could not be written, if ctx ends first, or if the
-// recorder is closed with them unwritten.
+// returns an error if some of them could not be written, if ctx ends first (or is done
+// already: the answer must not depend on how fast the writer is), or if the recorder is
+// closed with them unwritten.
 func (r *OrderflowRecorder) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: orderflow recorder: flush: %w", context.Cause(ctx))
+	}
 	r.mu.Lock()
 	want, failSeq := r.in, r.failSeq
 	if r.done >= want {
