@@ -171,18 +171,10 @@ func (p *botsPane) Poll(now time.Time) tea.Cmd {
 
 // reload starts a read of the list; with one in flight it asks for another after it.
 func (p *botsPane) reload() tea.Cmd {
-	seq, ok := p.rd.start()
-	if !ok {
-		return nil
-	}
-	p.dirty = true
-	b, ctx := p.c.Backend, p.c.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, loadTimeout)
-		defer cancel()
+	return p.rd.load(p.c, &p.dirty, func(ctx context.Context, b Backend, seq uint64) tea.Msg {
 		bots, err := b.ListBots(ctx)
 		return botsListMsg{seq: seq, bots: bots, now: b.Now(), err: err}
-	}
+	})
 }
 
 func (p *botsPane) Update(msg tea.Msg) tea.Cmd {

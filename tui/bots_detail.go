@@ -72,18 +72,11 @@ func (p *botsPane) reloadDetail() tea.Cmd {
 	if d == nil {
 		return nil
 	}
-	seq, ok := d.rd.start()
-	if !ok {
-		return nil
-	}
-	p.dirty = true
-	id, b, ctx := d.id, p.c.Backend, p.c.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, loadTimeout)
-		defer cancel()
+	id := d.id
+	return d.rd.load(p.c, &p.dirty, func(ctx context.Context, b Backend, seq uint64) tea.Msg {
 		det, err := b.BotDetail(ctx, id)
 		return botDetailMsg{seq: seq, id: id, d: det, err: err}
-	}
+	})
 }
 
 func (p *botsPane) onDetail(msg botDetailMsg) tea.Cmd {

@@ -127,6 +127,23 @@ func (r *reads) start() (seq uint64, ok bool) {
 	return r.seq, true
 }
 
+// load starts a read and returns the command that makes it: read runs with the backend under
+// a loadTimeout context and returns the message that carries seq back to finish. It returns
+// nil when a read is in flight (another follows it) and marks *dirty when one starts.
+func (r *reads) load(c *Common, dirty *bool, read func(ctx context.Context, b Backend, seq uint64) tea.Msg) tea.Cmd {
+	seq, ok := r.start()
+	if !ok {
+		return nil
+	}
+	*dirty = true
+	b, ctx := c.Backend, c.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+		defer cancel()
+		return read(ctx, b, seq)
+	}
+}
+
 // finish takes the answer of read seq: current is false for a stale answer (ignore it); rerun
 // says to start the read asked for meanwhile.
 func (r *reads) finish(seq uint64) (current, rerun bool) {

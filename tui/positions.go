@@ -88,18 +88,10 @@ func (p *positionsPane) Poll(now time.Time) tea.Cmd {
 }
 
 func (p *positionsPane) reload() tea.Cmd {
-	seq, ok := p.rd.start()
-	if !ok {
-		return nil
-	}
-	p.dirty = true
-	b, ctx := p.c.Backend, p.c.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, loadTimeout)
-		defer cancel()
+	return p.rd.load(p.c, &p.dirty, func(ctx context.Context, b Backend, seq uint64) tea.Msg {
 		pf, err := b.Portfolio(ctx)
 		return portfolioMsg{seq: seq, pf: pf, err: err}
-	}
+	})
 }
 
 func (p *positionsPane) Update(msg tea.Msg) tea.Cmd {
