@@ -171,6 +171,7 @@ type botRun struct {
 
 	qmu     sync.Mutex
 	queue   []market.Candle
+	pushed  int64 // stamp of the newest candle pushed (0: none yet)
 	dropped int64
 	flow    *OrderFlow
 	wake    chan struct{}
@@ -199,6 +200,7 @@ func (r *botRun) push(c market.Candle, limit int) {
 		r.dropped++
 	}
 	r.queue = append(r.queue, c)
+	r.pushed = max(r.pushed, c.Time)
 	r.qmu.Unlock()
 	r.signal()
 }
@@ -243,11 +245,15 @@ func (r *botRun) Run(ctx context.Context, beat func()) error {
 	}
 	sym, tf := market.Symbol(r.plan.Spec.Symbol), r.plan.TF
 	last := l.b.State().LastTime
-	// Candles already queued are traded live; only those before them warm the strategy.
+	// Candles already queued are traded live; only those before them warm the strategy. A
+	// candle that closed after the bot was registered for candles is on its way to the queue
+	// even when the store has it first, so it is never warmed: the warm-up ends at the bot's
+	// start or at the newest candle pushed to it (a restart warms the candles it stepped),
+	// whichever is later, and before the head of the queue.
 	r.qmu.Lock()
-	warmBefore := int64(1<<63 - 1)
+	warmTo := max(r.startedAt.UnixMilli(), r.pushed)
 	if len(r.queue) > 0 {
-		warmBefore = r.queue[0].Time
+		warmTo = min(warmTo, r.queue[0].Time-1)
 	}
 	r.qmu.Unlock()
 	if bs.opt.Warmup > 0 {
@@ -257,7 +263,7 @@ func (r *botRun) Run(ctx context.Context, beat func()) error {
 		}
 		now := bs.mkt.Now().UnixMilli()
 		for _, c := range cs {
-			if c.Time > now || c.Time >= warmBefore { // the open candle, or one queued live
+			if c.Time > now || c.Time > warmTo { // the open candle, or one traded live
 				break
 			}
 			inst.Step(c)

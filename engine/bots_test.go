@@ -26,6 +26,8 @@ type fakeMarket struct {
 	asks    map[market.Symbol][]market.Level
 	last    map[market.Symbol]float64
 	now     int64
+	// onCandles, when set, runs at each Candles read before it answers (outside the lock).
+	onCandles func()
 }
 
 func newFakeMarket() *fakeMarket {
@@ -46,6 +48,12 @@ func (m *fakeMarket) setBook(sym market.Symbol, bids, asks []market.Level) {
 }
 
 func (m *fakeMarket) Candles(_ context.Context, sym market.Symbol, tf market.Timeframe, limit int) ([]market.Candle, error) {
+	m.mu.Lock()
+	hook := m.onCandles
+	m.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cs := m.candles[seriesKey{sym, tf}]
@@ -541,6 +549,39 @@ func TestBotDrawdownStops(t *testing.T) {
 	fs := env.fills(id)
 	if len(fs) != 2 || fs[1].Reason != ReasonDrawdown || !strings.HasPrefix(row.Reason, "drawdown 7.1% passed max_drawdown 5.0%") {
 		t.Fatalf("fills %+v reason %q", fs, row.Reason)
+	}
+}
+
+// A candle that closes while a starting bot warms up is in the store before it reaches the
+// bot's queue: it is traded live, never taken for warm-up (its decision used to be lost).
+func TestBotCandleClosingDuringWarmupIsTraded(t *testing.T) {
+	env := newBotsEnv(t, BotsOptions{})
+	addScript(t, 7, map[int]strategies.Action{1: strategies.EnterLong})
+	id := env.create(BotSpec{Name: "race", Strategy: "script", Params: ParamText{"id": "7"}, Symbol: "BTCUSDT", Timeframe: "1m",
+		Fills: FillNextOpen})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	env.m.mu.Lock()
+	env.m.onCandles = func() {
+		once.Do(func() { close(entered); <-release })
+	}
+	env.m.mu.Unlock()
+	env.start(id)
+	<-entered // the bot read its queue (empty) and is fetching its warm-up candles
+	c1 := scriptCandle("BTCUSDT", 1, 100, 100, 100, 100)
+	env.m.mu.Lock()
+	k := seriesKey{c1.Symbol, c1.Timeframe}
+	env.m.candles[k] = append(env.m.candles[k], c1)
+	env.m.now = c1.Time
+	env.m.mu.Unlock()
+	close(release) // the warm-up sees candle 1 in the store; the bot's queue has not had it yet
+	r := (*env.bs.dispatch.Load())[k][0]
+	env.bs.OnClosedCandle(c1) // whether before or after the warm-up steps, the outcome is the same
+	poll(t, "candle 1 stepped", func() bool { return r.stepped.Load() >= c1.Time })
+	env.feed(scriptCandle("BTCUSDT", 2, 101, 101, 101, 101))
+	fs := env.fills(id)
+	if len(fs) != 1 || !fs[0].Entry || fs[0].Side != "buy" || fs[0].Price.String() != "101" {
+		t.Fatalf("fills %+v: candle 1's entry should fill at candle 2's open", fs)
 	}
 }
 
