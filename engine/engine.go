@@ -54,11 +54,15 @@ type Options struct {
 	Timeframes   []market.Timeframe // default 1m
 	Grace        time.Duration      // how long past a candle's end the clock waits; default 2s
 	HistoryDays  int                // history to backfill when the store has none; 0 = none
-	TickInterval time.Duration      // how often the clock closes candles; default 250ms
-	Logger       *slog.Logger       // where logs go besides the in-memory ring; default discard
-	LogRing      int                // log entries kept for the UI; default 2000
-	TradeRing    int                // trades kept per symbol for the UI; default 500
-	BusBuffer    int                // events buffered per subscriber; default 4096
+	TickInterval time.Duration      // how often the clock closes candles; default 100ms
+	// OpenEvery is the least time between two publications of a symbol's open candles: the
+	// trades between are folded into the next one (or the clock's next tick). Default 100ms;
+	// negative: every trade.
+	OpenEvery time.Duration
+	Logger    *slog.Logger // where logs go besides the in-memory ring; default discard
+	LogRing   int          // log entries kept for the UI; default 2000
+	TradeRing int          // trades kept per symbol for the UI; default 500
+	BusBuffer int          // events buffered per subscriber; default 4096
 	// WallClock is used for health timestamps (message ages); default time.Now.
 	WallClock func() time.Time
 	// NoResume skips backfill: the feed replays recorded data, so the stored candles of an
@@ -79,7 +83,10 @@ func (o *Options) defaults() {
 		o.Grace = 2 * time.Second
 	}
 	if o.TickInterval <= 0 {
-		o.TickInterval = 250 * time.Millisecond
+		o.TickInterval = 100 * time.Millisecond
+	}
+	if o.OpenEvery == 0 {
+		o.OpenEvery = 100 * time.Millisecond
 	}
 	if o.LogRing <= 0 {
 		o.LogRing = 2000
@@ -318,12 +325,19 @@ func (e *Engine) Tick(now int64, buf []market.Candle) []market.Candle {
 		buf = st.agg.Tick(now, buf)
 		closed := buf[start:]
 		st.rememberTradeBuilt(closed)
+		var opens []market.Candle
+		if st.openDue { // trades folded since the last publication: their state goes out now
+			opens = st.opens(nil, wall, true, 0)
+		}
 		st.mu.Unlock()
 		st.trades.tickRate(wall)
 		st.book.tickRate(wall)
 		st.candles.tickRate(wall)
 		st.flow.tick(now)
 		e.emitClosed(e.splitProvisional(st, closed))
+		for _, c := range opens {
+			e.bus.Publish(CandleEvent{Candle: c})
+		}
 		e.checkKlines(st, now)
 	}
 	return buf
@@ -348,14 +362,17 @@ func (e *Engine) OnTrade(tr market.Trade) {
 	if !ok {
 		return
 	}
-	st.trades.seen(e.opt.WallClock())
+	wall := e.opt.WallClock()
+	st.trades.seen(wall)
 	st.mu.Lock()
 	closed, late := st.agg.Add(tr, st.scratch[:0])
 	st.scratch = closed[:0]
 	st.rememberTradeBuilt(closed)
 	st.tape.Push(tr)
-	opens := st.agg.OpenCandles(st.openBuf[:0])
-	st.openBuf = opens[:0]
+	opens := st.opens(st.openBuf[:0], wall, len(closed) > 0, e.opt.OpenEvery)
+	if opens != nil {
+		st.openBuf = opens[:0] // OnTrade's own buffer: one feed goroutine per symbol
+	}
 	st.mu.Unlock()
 	if late {
 		st.late.Add(1)

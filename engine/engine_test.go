@@ -372,3 +372,71 @@ func TestCandlesDropStoredCandlesAheadOfTheOpenOne(t *testing.T) {
 		t.Fatalf("candles %+v", got)
 	}
 }
+
+// The open candles go on the bus at most once per OpenEvery: the trades between are folded into
+// the next publication, the clock's tick sends what was folded, and a trade that closes a candle
+// sends the new open candle at once.
+func TestOpenCandlesCoalesced(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := openStore(t, filepath.Join(t.TempDir(), "o.db"))
+	defer db.Close(context.Background())
+	feed := &fakeFeed{syms: []market.Symbol{"BTCUSDT"}, running: make(chan struct{})}
+	feed.now.Store(day0)
+	wall := time.Unix(1000, 0)
+	e := New(feed, db, Options{Timeframes: []market.Timeframe{market.TF1m, market.TF5m}, WallClock: func() time.Time { return wall }})
+	sub := e.Subscribe(ctx)
+	var opens []string
+	take := func() {
+		t.Helper()
+		opens = opens[:0]
+		for {
+			select {
+			case ev := <-sub:
+				if c, ok := ev.(CandleEvent); ok {
+					opens = append(opens, fmt.Sprintf("%s:%d:%v:%g", c.Candle.Timeframe, (c.Candle.Time-day0)/60000, c.Closed, c.Candle.Close))
+				}
+			default:
+				return
+			}
+		}
+	}
+	trade := func(id string, ms int64, price float64) {
+		e.OnTrade(market.Trade{Exchange: "fake", Symbol: "BTCUSDT", ID: id, Time: day0 + ms, Price: price, Size: 1, Side: market.Buy})
+	}
+	trade("1", 1, 10) // the first trade goes out at once
+	take()
+	if fmt.Sprint(opens) != "[1m:1:false:10 5m:5:false:10]" {
+		t.Fatalf("first trade: %v", opens)
+	}
+	wall = wall.Add(40 * time.Millisecond)
+	trade("2", 2, 11)
+	wall = wall.Add(40 * time.Millisecond)
+	trade("3", 3, 12) // 80ms after the publication: folded
+	take()
+	if len(opens) != 0 {
+		t.Fatalf("trades within 100ms published %v", opens)
+	}
+	e.Tick(day0+4, nil) // the clock sends the folded state: the last trade's
+	take()
+	if fmt.Sprint(opens) != "[1m:1:false:12 5m:5:false:12]" {
+		t.Fatalf("tick after folded trades: %v", opens)
+	}
+	e.Tick(day0+5, nil) // nothing folded since: nothing sent
+	take()
+	if len(opens) != 0 {
+		t.Fatalf("idle tick published %v", opens)
+	}
+	wall = wall.Add(20 * time.Millisecond) // 20ms after the tick's publication
+	trade("4", 60001, 13)                  // closes the 1m candle: the closed one and the new open go out at once
+	take()
+	if fmt.Sprint(opens) != "[1m:1:true:12 1m:2:false:13 5m:5:false:13]" {
+		t.Fatalf("closing trade: %v", opens)
+	}
+	wall = wall.Add(100 * time.Millisecond)
+	trade("5", 60002, 14) // 100ms on: at once
+	take()
+	if fmt.Sprint(opens) != "[1m:2:false:14 5m:5:false:14]" {
+		t.Fatalf("trade 100ms later: %v", opens)
+	}
+}

@@ -16,12 +16,16 @@ const recentKeep = 64
 
 // symbolState is the collector pipeline of one symbol.
 type symbolState struct {
-	mu      sync.Mutex // guards agg, recent, tape, scratch, openBuf
+	mu      sync.Mutex // guards agg, recent, tape, scratch, openBuf, openAt, openDue
 	agg     *market.Aggregator
 	recent  map[market.Timeframe][]market.Candle
 	tape    *ring.Ring[market.Trade]
 	scratch []market.Candle
 	openBuf []market.Candle
+	// The open candles go on the bus at most once per Options.OpenEvery: openAt is when they
+	// last did (wall clock), openDue that a trade has changed them since.
+	openAt  time.Time
+	openDue bool
 
 	flow *flowState
 
@@ -37,6 +41,18 @@ type symbolState struct {
 	book       counter
 	late       atomic.Int64
 	backfilled atomic.Int64
+}
+
+// opens returns the open candles to publish after a trade at wall, appended to buf (nil while
+// they went out less than every ago: the trade is folded into the next publication). force
+// sends them anyway (a candle closed, or the clock sends what was folded). st.mu must be held.
+func (st *symbolState) opens(buf []market.Candle, wall time.Time, force bool, every time.Duration) []market.Candle {
+	if !force && every > 0 && wall.Sub(st.openAt) < every {
+		st.openDue = true
+		return nil
+	}
+	st.openAt, st.openDue = wall, false
+	return st.agg.OpenCandles(buf)
 }
 
 func newSymbolState(exchange string, sym market.Symbol, opt Options, venue bool) *symbolState {
