@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,7 @@ type botLedger struct {
 	plan BotPlan
 	b    *Broker
 	st   botState
+	gen  int64 // the run that loaded it (botRun.gen); 0: not a run's
 }
 
 // openLedger makes the broker of a plan and restores the stored state (none: a new ledger).
@@ -178,7 +180,24 @@ type botRun struct {
 
 	snap    atomic.Pointer[botSnap]
 	stepped atomic.Int64 // stamp of the last closed candle handled (traded or skipped)
+
+	// A run loads the ledger and commits its steps under commitMu, as generation gen: a run
+	// the supervisor abandoned (stalled, then replaced) can no longer commit once its
+	// successor has loaded the ledger, so two runs never write one bot's ledger.
+	commitMu sync.Mutex
+	gen      int64
 }
+
+// retire ends the commits of every run of r: after a stop, a run that did not return in time
+// (abandoned) can no longer write the ledger a stop flattens or a later start loads.
+func (r *botRun) retire() {
+	r.commitMu.Lock()
+	r.gen++
+	r.commitMu.Unlock()
+}
+
+// errSuperseded is a step of a run that a newer run of the same bot has replaced.
+var errSuperseded = errors.New("superseded by a newer run of the bot; step not recorded")
 
 func newBotRun(bs *Bots, id int64, pl BotPlan, paused bool) *botRun {
 	r := &botRun{bs: bs, id: id, name: pl.Spec.Name, plan: pl, wake: make(chan struct{}, 1)}
@@ -231,14 +250,19 @@ func (r *botRun) take() ([]market.Candle, *OrderFlow, int64) {
 // candles, then step every closed candle (and the newest order flow) until ctx is done.
 func (r *botRun) Run(ctx context.Context, beat func()) error {
 	bs := r.bs
+	r.commitMu.Lock()
+	r.gen++
+	gen := r.gen
 	row, err := bs.store.GetBot(ctx, r.id)
+	var l *botLedger
+	if err == nil {
+		l, err = openLedger(r.id, r.plan, row.State)
+	}
+	r.commitMu.Unlock()
 	if err != nil {
 		return err
 	}
-	l, err := openLedger(r.id, r.plan, row.State)
-	if err != nil {
-		return err
-	}
+	l.gen = gen
 	inst, err := r.plan.Strategy.New(r.plan.Values)
 	if err != nil {
 		return err
@@ -284,7 +308,13 @@ func (r *botRun) Run(ctx context.Context, beat func()) error {
 	defer func() { t.Stop() }()
 	// drain steps what is queued; done: the bot stopped itself.
 	drain := func(ctx context.Context) (done bool, err error) {
+		r.commitMu.Lock()
+		if l.gen != r.gen { // replaced: the queue is the new run's
+			r.commitMu.Unlock()
+			return false, errSuperseded
+		}
 		cs, f, dropped := r.take()
+		r.commitMu.Unlock()
 		if dropped > 0 {
 			bs.log.Warn("bot fell behind; oldest candles dropped", "bot", r.name, "dropped", dropped)
 		}
@@ -302,11 +332,18 @@ func (r *botRun) Run(ctx context.Context, beat func()) error {
 			if done {
 				return true, nil
 			}
+			beat() // a long batch is progress, not a stall
 		}
 		if f != nil {
 			return false, r.orderFlow(ctx, l, inst, *f)
 		}
 		return false, nil
+	}
+	superseded := func(err error) error {
+		if errors.Is(err, errSuperseded) {
+			bs.log.Warn("bot: a stalled run of this bot was replaced by a new run; it ends without recording its step", "bot", r.name)
+		}
+		return err
 	}
 	for {
 		select {
@@ -316,7 +353,7 @@ func (r *botRun) Run(ctx context.Context, beat func()) error {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			_, err := drain(dctx)
 			cancel()
-			return err
+			return superseded(err)
 		case <-t.C():
 			beat()
 			t = bs.opt.Clock.NewTimer(bs.opt.Heartbeat)
@@ -326,7 +363,7 @@ func (r *botRun) Run(ctx context.Context, beat func()) error {
 			// never saw although they were closed before it stopped. The stop waits one batch.
 			done, err := drain(context.WithoutCancel(ctx))
 			if err != nil || done {
-				return err
+				return superseded(err)
 			}
 			beat()
 		}
@@ -426,7 +463,14 @@ func (r *botRun) commit(ctx context.Context, l *botLedger, lastCandle int64, sig
 	if err != nil {
 		return err
 	}
-	if err := r.bs.store.SaveBotStep(ctx, step); err != nil {
+	r.commitMu.Lock()
+	if l.gen != r.gen {
+		r.commitMu.Unlock()
+		return errSuperseded
+	}
+	err = r.bs.store.SaveBotStep(ctx, step)
+	r.commitMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("save step: %w", err)
 	}
 	r.snap.Store(l.snap(mark))

@@ -258,6 +258,7 @@ func (bs *Bots) Stop(ctx context.Context) error {
 		if err := r.sup.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("bot %s: %w", r.name, err))
 		}
+		r.retire()
 	}
 	bs.cancel()
 	done := make(chan struct{})

@@ -345,7 +345,9 @@ func (bs *Bots) StopBot(ctx context.Context, id int64) error {
 // with reason. flattened reports whether a position was closed.
 func (bs *Bots) stopLocked(ctx context.Context, id int64, fillReason, reason string) (flattened bool, err error) {
 	if r := bs.run(id); r != nil {
-		if err := r.sup.Stop(ctx); err != nil {
+		err := r.sup.Stop(ctx)
+		r.retire()
+		if err != nil {
 			return false, fmt.Errorf("bot %s: %w", r.name, err)
 		}
 		bs.finished(r)

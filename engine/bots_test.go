@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -702,5 +703,68 @@ func TestBotStopMidBatchStepsEveryTakenCandle(t *testing.T) {
 	}
 	if got := r.stepped.Load(); got != scriptT0+6*60000 {
 		t.Fatalf("the bot's last stepped candle is %d, want candle 6 (%d)", got, scriptT0+6*60000)
+	}
+}
+
+// msgCatcher is a slog handler that closes hit at the first record whose message contains want.
+type msgCatcher struct {
+	want string
+	hit  chan struct{}
+	once sync.Once
+}
+
+func (h *msgCatcher) Enabled(context.Context, slog.Level) bool { return true }
+func (h *msgCatcher) Handle(_ context.Context, rec slog.Record) error {
+	if strings.Contains(rec.Message, h.want) {
+		h.once.Do(func() { close(h.hit) })
+	}
+	return nil
+}
+func (h *msgCatcher) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *msgCatcher) WithGroup(string) slog.Handler      { return h }
+
+// A run that stalls inside a step is replaced (stalled, cancelled, a new run after the backoff,
+// the old one abandoned). When the old run wakes up it records nothing: the fill it made in
+// memory would contradict the ledger the new run loaded (cash without the entry, a position
+// the new run does not hold), and the queue is the new run's.
+func TestBotStalledRunCannotCommitAfterItsReplacement(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))
+	logs := &msgCatcher{want: "was replaced by a new run", hit: make(chan struct{})}
+	env := newBotsEnv(t, BotsOptions{Clock: clk, Heartbeat: time.Second, StallAfter: 3 * time.Second, Logger: slog.New(logs)})
+	s := addScript(t, 8, map[int]strategies.Action{2: strategies.EnterLong})
+	s.holdAt, s.held, s.release = 3, make(chan struct{}), make(chan struct{})
+	id := env.create(BotSpec{Name: "stuck", Strategy: "script", Params: ParamText{"id": "8"}, Symbol: "BTCUSDT", Timeframe: "1m",
+		Fills: FillNextOpen})
+	env.start(id)
+	r := env.bs.run(id)
+	poll(t, "running", func() bool { return r.sup.State().State == WorkerRunning })
+	env.feed(scriptCandle("BTCUSDT", 1, 100, 101, 99, 100), scriptCandle("BTCUSDT", 2, 100, 101, 99, 100))
+	env.m.close(env.bs, scriptCandle("BTCUSDT", 3, 102, 103, 101, 102))
+	<-s.held // the old run has bought at candle 3's open, in memory, and is stuck in the strategy
+	s.holdAt = 0
+	clk.Advance(3 * time.Second) // no beat for StallAfter
+	poll(t, "stalled, restarting", func() bool { return r.sup.State().State == WorkerRestarting })
+	clk.Advance(time.Second) // the backoff: the old run has not returned; a new one starts
+	poll(t, "the new run", func() bool { st := r.sup.State(); return st.State == WorkerRunning && st.Restarts == 1 })
+	s.release <- struct{}{}
+	select {
+	case <-logs.hit:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the replaced run did not end on its step")
+	}
+	if fs := env.fills(id); len(fs) != 0 {
+		t.Fatalf("the replaced run recorded fills %+v", fs)
+	}
+	l, err := env.bs.ledgerOf(env.row(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.b.Position(); ok || l.b.Cash().String() != "10000" {
+		t.Fatalf("stored ledger: cash %s, position %v", l.b.Cash(), ok)
+	}
+	// The new run trades on: its queue was not taken by the old one.
+	env.feed(scriptCandle("BTCUSDT", 4, 103, 104, 102, 103))
+	if got := r.stepped.Load(); got != scriptT0+4*60000 {
+		t.Fatalf("stepped %d, want candle 4", got)
 	}
 }
