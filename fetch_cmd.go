@@ -181,7 +181,7 @@ func runFetch(cmd *cobra.Command, f fetchFlags, stderr io.Writer) error {
 	}
 	line := fmt.Sprintf("fetched %d candles %s from %s to %s, stored %d", res.Fetched, series, fmtStamp(res.From), fmtStamp(res.To), res.Stored)
 	if res.Resumed {
-		line += ", resumed from " + fmtStamp(res.ResumedFrom)
+		line += fmt.Sprintf("; %d already stored (newest %s), %s", res.Had, fmtStamp(res.ResumedFrom), engine.GapsText(res.Gaps))
 	}
 	fmt.Fprintln(stderr, line)
 	return nil
@@ -190,8 +190,8 @@ func runFetch(cmd *cobra.Command, f fetchFlags, stderr io.Writer) error {
 // fullSync is the database seen as holding nothing to resume from (--full).
 type fullSync struct{ *storage.DB }
 
-func (fullSync) LastCandleTimeIn(context.Context, string, market.Symbol, market.Timeframe, int64, int64) (int64, bool, error) {
-	return 0, false, nil
+func (fullSync) CandleRunsIn(context.Context, string, market.Symbol, market.Timeframe, int64, int64) ([]storage.CandleRun, error) {
+	return nil, nil
 }
 
 // fetchConfig loads the configuration with the root's --config and --data-dir (the fetch

@@ -175,7 +175,7 @@ func TestFetchStoresResumesIdempotent(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
 	}
-	summary := "fetched 940 candles BTCUSDT 1m bybit from 2024-01-01T00:00:00Z to 2024-01-02T00:00:00Z, stored 940, resumed from 2024-01-01T08:20:00Z\n"
+	summary := "fetched 940 candles BTCUSDT 1m bybit from 2024-01-01T00:00:00Z to 2024-01-02T00:00:00Z, stored 940; 500 already stored (newest 2024-01-01T08:20:00Z), 1 gap filled\n"
 	if !strings.HasSuffix(r.stderr, summary) {
 		t.Fatalf("stderr:\n%s\nwant it to end with\n%s", r.stderr, summary)
 	}
@@ -197,7 +197,7 @@ func TestFetchStoresResumesIdempotent(t *testing.T) {
 
 	calls := h.klineCalls()
 	r = runFetchCmd(t, data, args...)
-	if r.code != 0 || !strings.HasSuffix(r.stderr, "fetched 0 candles BTCUSDT 1m bybit from 2024-01-01T00:00:00Z to 2024-01-02T00:00:00Z, stored 0, resumed from 2024-01-02T00:00:00Z\n") {
+	if r.code != 0 || !strings.HasSuffix(r.stderr, "fetched 0 candles BTCUSDT 1m bybit from 2024-01-01T00:00:00Z to 2024-01-02T00:00:00Z, stored 0; 1440 already stored (newest 2024-01-02T00:00:00Z), nothing missing\n") {
 		t.Fatalf("third run: exit %d:\n%s", r.code, r.stderr)
 	}
 	if h.klineCalls() != calls {

@@ -11,15 +11,18 @@ import (
 
 	"github.com/tradeconsole/tradeconsole/feeds/venue"
 	"github.com/tradeconsole/tradeconsole/market"
+	"github.com/tradeconsole/tradeconsole/storage"
 )
 
 // History downloads (DESIGN.md: `tradeconsole fetch`, and the data_sync job that runs it in
 // the background): a venue's REST klines of one series into market_data, a page at a time,
-// each page committed before the next is fetched. A download resumes after the newest candle
-// already stored in its range, so a rerun after a failure or a crash fetches only what is
-// missing, and a rerun of a finished range fetches nothing (or the new tail when the range
-// ends now). Rows are upserts keyed by (exchange, symbol, timeframe, time): running twice
-// stores the same rows.
+// each page committed before the next is fetched. A download fetches only what its range is
+// missing: the holes between the runs of candles already stored (CandleRunsIn), so a rerun after
+// a failure or a crash resumes where it stopped, a wider range than an earlier one fetches the
+// parts that one did not cover (before it as well as after), and a rerun of a finished range
+// fetches nothing (or the new tail when the range ends now; a hole in the venue's own history
+// is asked for again, and stays empty). Rows are upserts keyed by (exchange, symbol, timeframe,
+// time): running twice stores the same rows.
 
 // JobTypeDataSync is the job type of a history download (DataSyncJob).
 const JobTypeDataSync = "data_sync"
@@ -30,8 +33,9 @@ func DataSyncExchanges() []string { return []string{"bybit", "okx", "binance"} }
 
 // CandleSyncStore is what a history download needs of storage (implemented by *storage.DB).
 type CandleSyncStore interface {
-	// LastCandleTimeIn is the newest stamp of the series within [from, to]; ok false: none.
-	LastCandleTimeIn(ctx context.Context, exchange string, sym market.Symbol, tf market.Timeframe, from, to int64) (t int64, ok bool, err error)
+	// CandleRunsIn lists the runs of consecutive candles the series has within [from, to],
+	// oldest first.
+	CandleRunsIn(ctx context.Context, exchange string, sym market.Symbol, tf market.Timeframe, from, to int64) ([]storage.CandleRun, error)
 	// SaveCandles upserts candles in one transaction, committed when it returns.
 	SaveCandles(ctx context.Context, cs []market.Candle) error
 }
@@ -40,12 +44,46 @@ type CandleSyncStore interface {
 type SyncResult struct {
 	Fetched int64 `json:"fetched"` // candles the venue sent in this run
 	Stored  int64 `json:"stored"`  // candles upserted in this run (Fetched less any unusable ones)
-	// Resumed: candles of the range were stored already; the download started after the
-	// newest of them, stamped ResumedFrom (0 when not resumed).
+	// Resumed: candles of the range were stored already (Had of them, the newest stamped
+	// ResumedFrom); only the Gaps spans without candles were fetched.
 	Resumed     bool  `json:"resumed"`
 	ResumedFrom int64 `json:"resumed_from"`
+	Had         int64 `json:"had"`
+	Gaps        int   `json:"gaps"` // spans fetched (a whole range not stored yet is one)
 	From        int64 `json:"from"` // the range: candles stamped in (From, To], unix ms
 	To          int64 `json:"to"`
+}
+
+// mergeRun is the shortest run of stored candles that splits two holes into two downloads:
+// across a shorter one, the holes are fetched as one span (the run's candles fetched again and
+// upserted unchanged), so that a series the venue leaves sparse costs at most the requests of
+// a download of the whole range.
+const mergeRun = 500
+
+// missingSpans is what (from, to] lacks around runs (sorted, within the range), as (a, b]
+// spans of candle stamps, holes separated by runs shorter than mergeRun joined; had is the
+// candles the runs hold.
+func missingSpans(runs []storage.CandleRun, tfMs, from, to int64) (spans [][2]int64, had int64) {
+	a := from // the newest stamp known stored (or the range's start)
+	var shortRun bool
+	add := func(b int64) {
+		if n := len(spans); n > 0 && shortRun {
+			spans[n-1][1] = b
+			return
+		}
+		spans = append(spans, [2]int64{a, b})
+	}
+	for _, r := range runs {
+		had += r.N
+		if r.First-tfMs > a {
+			add(r.First - tfMs)
+		}
+		a, shortRun = r.Last, r.N < mergeRun
+	}
+	if a+tfMs <= to {
+		add(to)
+	}
+	return spans, had
 }
 
 // CheckHistoryTimeframe reports whether h serves tf, with an error naming the timeframe and
@@ -64,9 +102,9 @@ func CheckHistoryTimeframe(h venue.Historian, exchange string, tf market.Timefra
 
 // SyncCandles downloads the closed tf candles of sym stamped in (from, to] from h into store
 // under exchange. It checks that the venue serves tf and knows sym (an unknown symbol is an
-// error naming the series, with the venue's message), then resumes after the newest candle of the
-// series already stored in (from, to], if any. Each page h delivers is stored before the next
-// is fetched; progress (may be nil) gets the fraction of the range covered, non-decreasing,
+// error naming the series, with the venue's message), then fetches the spans of (from, to] the
+// series has no candles in (see missingSpans), oldest first. Each page h delivers is stored
+// before the next is fetched; progress (may be nil) gets the fraction of the range covered, non-decreasing,
 // ending with 1 on success. Candles outside the range, out of order or with non-finite
 // values are not stored. The venue's rate limit is the Historian's business. On an error
 // (cancellation included) the result says what was done before it: a rerun resumes there.
@@ -84,9 +122,24 @@ func SyncCandles(ctx context.Context, h venue.Historian, store CandleSyncStore, 
 		return res, fmt.Errorf("sync %s: %w", series, err) // the venue's message, naming the symbol
 	}
 
+	runs, err := store.CandleRunsIn(ctx, exchange, sym, tf, from+1, to)
+	if err != nil {
+		return res, fmt.Errorf("sync %s: %w", series, err)
+	}
+	spans, had := missingSpans(runs, tf.Millis(), from, to)
+	if len(runs) > 0 {
+		res.Resumed, res.ResumedFrom, res.Had = true, runs[len(runs)-1].Last, had
+	}
+	res.Gaps = len(spans)
+	// Progress is the share of the range covered: what was stored, then each span as its
+	// pages arrive.
+	var missing int64
+	for _, sp := range spans {
+		missing += sp[1] - sp[0]
+	}
 	done := -1.0
-	report := func(t int64) {
-		p := min(max(float64(t-from)/float64(to-from), 0), 1)
+	report := func(left int64) {
+		p := min(max(1-float64(left)/float64(to-from), 0), 1)
 		if p > done {
 			done = p
 			if progress != nil {
@@ -94,23 +147,16 @@ func SyncCandles(ctx context.Context, h venue.Historian, store CandleSyncStore, 
 			}
 		}
 	}
-	start := from
-	last, ok, err := store.LastCandleTimeIn(ctx, exchange, sym, tf, from+1, to)
-	if err != nil {
-		return res, fmt.Errorf("sync %s: %w", series, err)
-	}
-	if ok {
-		start, res.Resumed, res.ResumedFrom = last, true, last
-	}
-	report(start)
-	if start < to {
-		prev := start
+	report(missing)
+	var prev int64 // the newest stamp stored by this run
+	for _, sp := range spans {
+		prev = sp[0]
 		var buf []market.Candle
-		err = h.Klines(ctx, sym, tf, start, to, func(page []market.Candle) error {
+		err = h.Klines(ctx, sym, tf, sp[0], sp[1], func(page []market.Candle) error {
 			res.Fetched += int64(len(page))
 			buf = buf[:0]
 			for _, c := range page {
-				if c.Time <= prev || c.Time > to || !finiteCandle(&c) {
+				if c.Time <= prev || c.Time > sp[1] || !finiteCandle(&c) {
 					continue
 				}
 				c.Exchange, c.Symbol, c.Timeframe = exchange, sym, tf
@@ -122,7 +168,7 @@ func SyncCandles(ctx context.Context, h venue.Historian, store CandleSyncStore, 
 			}
 			res.Stored += int64(len(buf))
 			if len(page) > 0 {
-				report(max(prev, page[len(page)-1].Time))
+				report(missing - (min(max(prev, page[len(page)-1].Time), sp[1]) - sp[0]))
 			}
 			return ctx.Err()
 		})
@@ -135,8 +181,9 @@ func SyncCandles(ctx context.Context, h venue.Historian, store CandleSyncStore, 
 			}
 			return res, fmt.Errorf("sync %s: %w", series, err)
 		}
+		missing -= sp[1] - sp[0]
 	}
-	report(to)
+	report(0)
 	return res, nil
 }
 
@@ -261,7 +308,7 @@ func DataSyncHandler(open func(exchange string) (venue.Historian, error)) JobHan
 			}
 			store, ok := jc.Store.(CandleSyncStore)
 			if !ok {
-				return nil, fmt.Errorf("data_sync: the job store %T cannot save candles synchronously (needs SaveCandles and LastCandleTimeIn)", jc.Store)
+				return nil, fmt.Errorf("data_sync: the job store %T cannot save candles synchronously (needs SaveCandles and CandleRunsIn)", jc.Store)
 			}
 			res, err := SyncCandles(ctx, pl.h, store, pl.exchange, pl.sym, pl.tf, pl.from, pl.to, jc.Progress)
 			if err != nil {
@@ -274,8 +321,20 @@ func DataSyncHandler(open func(exchange string) (venue.Historian, error)) JobHan
 	}
 }
 
+// GapsText says how many missing spans a download fetched: "nothing missing", "1 gap filled",
+// "3 gaps filled".
+func GapsText(n int) string {
+	switch n {
+	case 0:
+		return "nothing missing"
+	case 1:
+		return "1 gap filled"
+	}
+	return fmt.Sprintf("%d gaps filled", n)
+}
+
 // dataSyncSummary is a completed data_sync job's line in the job list:
-// "stored 1440 candles (fetched 1440) · 2024-01-01 00:00 → 2024-01-02 00:00 · resumed from 2024-01-01 12:00".
+// "stored 720 candles (fetched 720) · 2024-01-01 00:00 → 2024-01-02 00:00 · 720 already stored, 1 gap filled".
 func dataSyncSummary(result []byte) (string, bool) {
 	var r SyncResult
 	if len(result) == 0 || json.Unmarshal(result, &r) != nil {
@@ -284,7 +343,7 @@ func dataSyncSummary(result []byte) (string, bool) {
 	day := func(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04") }
 	s := fmt.Sprintf("stored %d candles (fetched %d) · %s → %s", r.Stored, r.Fetched, day(r.From), day(r.To))
 	if r.Resumed {
-		s += " · resumed from " + day(r.ResumedFrom)
+		s += fmt.Sprintf(" · %d already stored, %s", r.Had, GapsText(r.Gaps))
 	}
 	return s, true
 }

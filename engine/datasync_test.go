@@ -168,7 +168,7 @@ func TestSyncCandlesStoresEveryPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := SyncResult{Fetched: 1440, Stored: 1440, From: dsT0, To: dsT0 + dsDay}
+	want := SyncResult{Fetched: 1440, Stored: 1440, Gaps: 1, From: dsT0, To: dsT0 + dsDay}
 	if res != want {
 		t.Fatalf("result %+v, want %+v", res, want)
 	}
@@ -211,7 +211,7 @@ func TestSyncCandlesResumesAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := from + 400*60_000
-	want := SyncResult{Fetched: 1040, Stored: 1040, Resumed: true, ResumedFrom: last, From: from, To: to}
+	want := SyncResult{Fetched: 1040, Stored: 1040, Resumed: true, ResumedFrom: last, Had: 400, Gaps: 1, From: from, To: to}
 	if res != want {
 		t.Fatalf("resumed result %+v, want %+v", res, want)
 	}
@@ -249,7 +249,7 @@ func TestSyncCandlesIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (SyncResult{Resumed: true, ResumedFrom: to, From: from, To: to}); res != want {
+	if want := (SyncResult{Resumed: true, ResumedFrom: to, Had: 288, From: from, To: to}); res != want {
 		t.Fatalf("second run %+v, want %+v", res, want)
 	}
 	if !reflect.DeepEqual(dsStored(t, db, "BTCUSDT", market.TF5m), first) || len(first) != 288 {
@@ -298,6 +298,46 @@ func TestSyncCandlesVenueHole(t *testing.T) {
 	})
 	if got := dsStored(t, db, "BTCUSDT", market.TF1m); !reflect.DeepEqual(got, want) {
 		t.Fatalf("stored %d candles, want %d", len(got), len(want))
+	}
+}
+
+// A range with stored stretches inside it (an earlier, narrower download; the live console's
+// candles): only the holes are fetched, before the stretches as well as between and after them;
+// holes across a stretch shorter than mergeRun are one request. The table equals a clean run's.
+func TestSyncCandlesFillsTheHoles(t *testing.T) {
+	ctx := jbCtx(t)
+	db := jbOpen(t, filepath.Join(t.TempDir(), "holes.db"))
+	const m = int64(60_000)
+	for _, run := range [][2]int64{{200, 799}, {900, 919}, {1000, 1100}} { // 600 (long), 20 and 101 (short)
+		if err := db.SaveCandles(ctx, dsWant("ETHUSDT", market.TF1m, dsT0+(run[0]-1)*m, dsT0+run[1]*m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newFakeHistorian()
+	var prog dsProgress
+	res, err := SyncCandles(ctx, h, db, dsExchange, "ETHUSDT", market.TF1m, dsT0, dsT0+dsDay, prog.report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := SyncResult{Fetched: 199 + 641, Stored: 199 + 641, Resumed: true, ResumedFrom: dsT0 + 1100*m, Had: 721, Gaps: 2, From: dsT0, To: dsT0 + dsDay}
+	if res != want {
+		t.Fatalf("result %+v, want %+v", res, want)
+	}
+	if calls := h.klineCalls(); !reflect.DeepEqual(calls, [][2]int64{{dsT0, dsT0 + 199*m}, {dsT0 + 799*m, dsT0 + dsDay}}) {
+		t.Fatalf("klines calls %v: want the head hole, then the holes after the long stretch as one", calls)
+	}
+	ps := prog.check(t, true)
+	if math.Abs(ps[0]-600.0/1440) > 1e-9 { // the long stretch was there; the short ones are fetched again
+		t.Fatalf("progress starts at %v, want 600/1440", ps[0])
+	}
+	if got, ref := dsStored(t, db, "ETHUSDT", market.TF1m), dsWant("ETHUSDT", market.TF1m, dsT0, dsT0+dsDay); !reflect.DeepEqual(got, ref) {
+		t.Fatalf("table has %d rows, want a clean run's %d", len(got), len(ref))
+	}
+
+	// A second run has nothing to fetch.
+	res, err = SyncCandles(ctx, h, db, dsExchange, "ETHUSDT", market.TF1m, dsT0, dsT0+dsDay, nil)
+	if err != nil || res.Gaps != 0 || res.Fetched != 0 || res.Had != 1440 || len(h.klineCalls()) != 2 {
+		t.Fatalf("second run %+v, %v; calls %v", res, err, h.klineCalls())
 	}
 }
 
@@ -421,7 +461,7 @@ func TestDataSyncJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{"fetched": 1440.0, "stored": 1440.0, "resumed": false, "resumed_from": 0.0,
-		"from": float64(dsT0), "to": float64(dsT0 + dsDay)}
+		"had": 0.0, "gaps": 1.0, "from": float64(dsT0), "to": float64(dsT0 + dsDay)}
 	if !reflect.DeepEqual(res, want) {
 		t.Fatalf("result %v, want %v", res, want)
 	}
@@ -439,7 +479,7 @@ func TestDataSyncJob(t *testing.T) {
 	if done.Status != JobCompleted || json.Unmarshal(done.Result, &r2) != nil || r2.Fetched != 0 || !r2.Resumed {
 		t.Fatalf("rerun: %s %s %s", done.Status, done.Result, done.Error)
 	}
-	if s, _ := dataSyncSummary(done.Result); !strings.HasSuffix(s, "· resumed from 2025-03-02 00:00") {
+	if s, _ := dataSyncSummary(done.Result); !strings.HasSuffix(s, "· 1440 already stored, nothing missing") {
 		t.Fatalf("rerun summary %q", s)
 	}
 

@@ -10,7 +10,8 @@ import (
 
 // Synchronous candle writes, for history downloads (tradeconsole fetch, data_sync jobs): a
 // page of candles is committed before the next one is fetched, so that an interrupted
-// download loses at most the page in flight and resumes after the last stored candle.
+// download loses at most the page in flight, and a rerun fetches only what is still missing
+// (CandleRunsIn).
 
 // SaveCandles upserts candles now, in one BEGIN IMMEDIATE transaction on the writer
 // connection, with the same statement as the batching writer: a candle replaces a stored one
@@ -72,18 +73,40 @@ func (db *DB) SaveCandles(ctx context.Context, cs []market.Candle) (err error) {
 	return nil
 }
 
-// LastCandleTimeIn returns the newest candle stamp of a series within [from, to]; ok is false
-// when the series has no candle there.
-func (db *DB) LastCandleTimeIn(ctx context.Context, exchange string, sym market.Symbol, tf market.Timeframe, from, to int64) (t int64, ok bool, err error) {
+// CandleRun is a stretch of consecutive stored candles of one series: every stamp from First to
+// Last, one timeframe apart, N of them.
+type CandleRun struct {
+	First, Last int64
+	N           int64
+}
+
+// CandleRunsIn returns the runs of consecutive candles a series has stored within [from, to],
+// oldest first: the holes between them are what a history download still has to fetch. One
+// indexed scan of the range (gaps and islands: a run is the stamps whose distance from their
+// rank in timeframes is equal).
+func (db *DB) CandleRunsIn(ctx context.Context, exchange string, sym market.Symbol, tf market.Timeframe, from, to int64) ([]CandleRun, error) {
 	if err := checkTF(tf); err != nil {
-		return 0, false, fmt.Errorf("storage: last candle time %s %s: %w", exchange, sym, err)
+		return nil, fmt.Errorf("storage: candle runs %s %s: %w", exchange, sym, err)
 	}
-	var v sql.NullInt64
-	err = db.r.QueryRowContext(ctx, `SELECT MAX(timestamp) FROM market_data
-		WHERE exchange = ? AND symbol = ? AND timeframe = ? AND timestamp BETWEEN ? AND ?`,
-		exchange, string(sym), tf.String(), from, to).Scan(&v)
+	rows, err := db.r.QueryContext(ctx, `SELECT MIN(timestamp), MAX(timestamp), COUNT(*) FROM (
+			SELECT timestamp, timestamp - ? * ROW_NUMBER() OVER (ORDER BY timestamp) AS island FROM market_data
+			WHERE exchange = ? AND symbol = ? AND timeframe = ? AND timestamp BETWEEN ? AND ?)
+		GROUP BY island ORDER BY 1`,
+		tf.Millis(), exchange, string(sym), tf.String(), from, to)
 	if err != nil {
-		return 0, false, fmt.Errorf("storage: last candle time %s %s %s: %w", exchange, sym, tf, err)
+		return nil, fmt.Errorf("storage: candle runs %s %s %s: %w", exchange, sym, tf, err)
 	}
-	return v.Int64, v.Valid, nil
+	defer rows.Close()
+	var runs []CandleRun
+	for rows.Next() {
+		var r CandleRun
+		if err := rows.Scan(&r.First, &r.Last, &r.N); err != nil {
+			return nil, fmt.Errorf("storage: candle runs %s %s %s: %w", exchange, sym, tf, err)
+		}
+		runs = append(runs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: candle runs %s %s %s: %w", exchange, sym, tf, err)
+	}
+	return runs, nil
 }

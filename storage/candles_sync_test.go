@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -102,12 +103,15 @@ func TestSaveCandlesLocked(t *testing.T) {
 	}
 }
 
-// LastCandleTimeIn is the newest stamp within [from, to] of one series only.
-func TestLastCandleTimeIn(t *testing.T) {
+// CandleRunsIn finds the runs of consecutive candles of one series within [from, to].
+func TestCandleRunsIn(t *testing.T) {
 	db, _ := openTest(t, Options{})
 	ctx := ctxT(t)
 	const m = int64(60_000)
-	if err := db.SaveCandles(ctx, mkCandles(exA, symA, market.TF1m, base, 100)); err != nil {
+	cs := mkCandles(exA, symA, market.TF1m, base, 100) // base … base+99m
+	cs = append(cs[:10], cs[11:]...)                   // no base+10m
+	cs = append(cs[:40], cs[50:]...)                   // no base+41m … base+50m
+	if err := db.SaveCandles(ctx, cs); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SaveCandles(ctx, mkCandles(exA, symB, market.TF1m, base, 200)); err != nil {
@@ -118,21 +122,22 @@ func TestLastCandleTimeIn(t *testing.T) {
 	}
 	for _, c := range []struct {
 		from, to int64
-		want     int64
-		ok       bool
+		want     []CandleRun
 	}{
-		{0, math.MaxInt64, base + 99*m, true},
-		{base, base + 10*m, base + 10*m, true},
-		{base + 10*m + 1, base + 20*m - 1, base + 19*m, true},
-		{base + 100*m, math.MaxInt64, 0, false},
-		{0, base - 1, 0, false},
+		{0, math.MaxInt64, []CandleRun{{base, base + 9*m, 10}, {base + 11*m, base + 40*m, 30}, {base + 51*m, base + 99*m, 49}}},
+		{base + 5*m, base + 45*m, []CandleRun{{base + 5*m, base + 9*m, 5}, {base + 11*m, base + 40*m, 30}}},
+		{base + 10*m, base + 10*m, nil},
+		{base + 100*m, math.MaxInt64, nil},
 	} {
-		got, ok, err := db.LastCandleTimeIn(ctx, exA, symA, market.TF1m, c.from, c.to)
-		if err != nil || got != c.want || ok != c.ok {
-			t.Errorf("LastCandleTimeIn(%d, %d) = %d, %v, %v; want %d, %v", c.from, c.to, got, ok, err, c.want, c.ok)
+		got, err := db.CandleRunsIn(ctx, exA, symA, market.TF1m, c.from, c.to)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("CandleRunsIn(%d, %d) = %v, %v; want %v", c.from-base, c.to-base, got, err, c.want)
 		}
 	}
-	if _, _, err := db.LastCandleTimeIn(ctx, exA, symA, market.Timeframe(7), 0, 1); err == nil {
+	if got, err := db.CandleRunsIn(ctx, exA, symA, market.TF5m, 0, math.MaxInt64); err != nil || len(got) != 1 || got[0].N != 300 {
+		t.Errorf("5m runs %v, %v: want one run of 300", got, err)
+	}
+	if _, err := db.CandleRunsIn(ctx, exA, symA, market.Timeframe(7), 0, 1); err == nil {
 		t.Fatal("invalid timeframe accepted")
 	}
 }
