@@ -426,6 +426,13 @@ func TestKeyBurstIsSplitIntoKeyPresses(t *testing.T) {
 	// a bracketed paste stays text: no tab switch
 	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("1w"), Paste: true})
 	h.mustContain("order flow · 15s bars")
+	// esc and a key at once read as an alt key: the two presses, so esc closes the help and
+	// the key acts (here: back to the Market tab)
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("?")})
+	h.mustContain("Keys — ? or esc to close")
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("1"), Alt: true})
+	h.mustNotContain("Keys — ? or esc to close", "order flow · 15s bars")
+	h.mustContain("BTCUSDT 1m")
 }
 
 // A replay says so on the status line and the Market pane, and says when it has ended.

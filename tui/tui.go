@@ -503,14 +503,21 @@ func liveLabel(b Backend) string {
 
 // handleKeys handles a key message. Keys typed faster than the terminal is read (over a slow
 // SSH link, or from tmux send-keys) arrive as one message with several runes: each is handled
-// as its own key press. A bracketed paste stays one message.
+// as its own key press. A bracketed paste stays one message. The console binds no alt keys,
+// and an alt key is what esc followed at once by a key reads as (esc is the alt prefix): it is
+// handled as the two presses it was, so "esc, q" quits from the help (not while a text field
+// takes input: its editing keys include alt+b, alt+f, alt+d).
 func (m *Model) handleKeys(msg tea.KeyMsg) tea.Cmd {
-	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste {
-		return m.handleKey(msg)
+	var cmds []tea.Cmd
+	if msg.Alt && !msg.Paste && !m.takingInput() {
+		cmds = append(cmds, m.handleKey(tea.KeyMsg{Type: tea.KeyEsc}))
+		msg.Alt = false
 	}
-	cmds := make([]tea.Cmd, 0, len(msg.Runes))
+	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste {
+		return tea.Batch(append(cmds, m.handleKey(msg))...)
+	}
 	for _, r := range msg.Runes {
-		cmds = append(cmds, m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+		cmds = append(cmds, m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}))
 	}
 	return tea.Batch(cmds...)
 }
