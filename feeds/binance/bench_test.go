@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tradeconsole/tradeconsole/feeds/venue"
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 )
 
 // BenchmarkBinanceDecodeApply decodes and applies realistic depth diffs (combined-stream
@@ -13,7 +14,7 @@ import (
 // of 1000 levels a side, emitting each delta to a sink.
 func BenchmarkBinanceDecodeApply(b *testing.B) {
 	u := newUnit(b)
-	em := venue.NewEmitter(Name, discardSink{}, nil, u.f.Now)
+	em := venue.NewEmitter(Name, venuetest.Discard{}, nil, u.f.Now)
 	u.s.em, u.s.g.em = em, em
 	const mid, tick = 60000.0, 0.01
 	var bids, asks [][2]float64

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tradeconsole/tradeconsole/feeds/fakevenue"
 	"github.com/tradeconsole/tradeconsole/feeds/venue"
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -21,7 +22,7 @@ type env struct {
 	player *fakevenue.Player
 	srv    *fakevenue.BinanceServer
 	feed   *Feed
-	sink   *testSink
+	sink   *venuetest.Sink
 	runErr chan error
 	played chan error
 	cancel context.CancelFunc
@@ -44,7 +45,7 @@ func startEnv(t *testing.T, dur time.Duration, rate float64, faults fakevenue.Fa
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, script: s, player: p, srv: srv, feed: f, sink: newTestSink(), runErr: make(chan error, 1), played: make(chan error, 1)}
+	e := &env{t: t, script: s, player: p, srv: srv, feed: f, sink: newSink(), runErr: make(chan error, 1), played: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	go func() { e.runErr <- f.Run(ctx, e.sink) }()
@@ -63,7 +64,7 @@ func startEnv(t *testing.T, dur time.Duration, rate float64, faults fakevenue.Fa
 	})
 	// The player paces from its start: start it once the feed is subscribed, so that the
 	// time the feed took to connect is not played in a burst.
-	e.sink.wait(t, "the first connection", 20*time.Second, func() bool { return e.sink.count(market.StreamConnected, "") > 0 })
+	e.sink.Wait(t, "the first connection", 20*time.Second, func() bool { return e.sink.CountLocked(market.StreamConnected, "") > 0 })
 	go func() { e.played <- p.Run(ctx) }()
 	return e
 }
@@ -73,22 +74,22 @@ func startEnv(t *testing.T, dur time.Duration, rate float64, faults fakevenue.Fa
 // them was handled).
 func (e *env) waitEnd(d time.Duration) {
 	e.t.Helper()
-	e.sink.wait(e.t, "the end of the script with the final books", d, func() bool {
+	e.sink.Wait(e.t, "the end of the script with the final books", d, func() bool {
 		if !e.player.Done() {
 			return false
 		}
 		for _, sym := range twoSymbols {
 			ks, ts := e.script.Klines(sym), e.script.Trades(sym)
-			lastKline, lastTrade := false, e.sink.tradeCount[string(sym)+":"+strconv.FormatInt(ts[len(ts)-1].ID, 10)] > 0
-			for _, c := range e.sink.candles {
+			lastKline, lastTrade := false, e.sink.TradeIDs[string(sym)+":"+strconv.FormatInt(ts[len(ts)-1].ID, 10)] > 0
+			for _, c := range e.sink.Candles {
 				lastKline = lastKline || (c.Symbol == sym && c.Time == ks[len(ks)-1].Time)
 			}
 			if !lastKline || !lastTrade {
 				return false
 			}
 			want, _ := e.player.Book(sym)
-			b := e.sink.books[sym]
-			if b == nil || !e.sink.live[sym] || b.Seq != want.Seq {
+			b := e.sink.Books[sym]
+			if b == nil || b.Seq != want.Seq {
 				return false
 			}
 		}
@@ -99,11 +100,11 @@ func (e *env) waitEnd(d time.Duration) {
 // checkBooks compares every level of the sink's books with the player's.
 func (e *env) checkBooks() {
 	e.t.Helper()
-	e.sink.mu.Lock()
-	defer e.sink.mu.Unlock()
+	e.sink.Lock()
+	defer e.sink.Unlock()
 	for _, sym := range twoSymbols {
 		want, _ := e.player.Book(sym)
-		bids, asks := levelsOf(e.sink.books[sym])
+		bids, asks := venuetest.Levels(e.sink.Books[sym])
 		for side, pair := range map[string]struct {
 			got  []market.Level
 			want []fakevenue.Level
@@ -120,8 +121,8 @@ func (e *env) checkBooks() {
 			}
 		}
 	}
-	if len(e.sink.violations) > 0 {
-		e.t.Fatalf("%d violations, the first: %v", len(e.sink.violations), e.sink.violations[:min(5, len(e.sink.violations))])
+	if len(e.sink.Violations) > 0 {
+		e.t.Fatalf("%d violations, the first: %v", len(e.sink.Violations), e.sink.Violations[:min(5, len(e.sink.Violations))])
 	}
 }
 
@@ -129,15 +130,15 @@ func (e *env) checkBooks() {
 // those lost reports (nil: none).
 func (e *env) checkTrades(lost func(fakevenue.Trade) bool) {
 	e.t.Helper()
-	e.sink.mu.Lock()
-	defer e.sink.mu.Unlock()
-	for k, n := range e.sink.tradeCount {
+	e.sink.Lock()
+	defer e.sink.Unlock()
+	for k, n := range e.sink.TradeIDs {
 		if n != 1 {
 			e.t.Fatalf("trade %s forwarded %d times", k, n)
 		}
 	}
 	got := map[string]market.Trade{}
-	for _, tr := range e.sink.trades {
+	for _, tr := range e.sink.Trades {
 		got[string(tr.Symbol)+":"+tr.ID] = tr
 	}
 	missing := 0
@@ -146,7 +147,7 @@ func (e *env) checkTrades(lost func(fakevenue.Trade) bool) {
 			tr, ok := got[string(sym)+":"+strconv.FormatInt(w.ID, 10)]
 			if !ok {
 				if lost == nil || !lost(w) {
-					e.t.Fatalf("trade %s %d at %d missing; events:\n%s", sym, w.ID, w.Time, e.sink.eventsText())
+					e.t.Fatalf("trade %s %d at %d missing; events:%s", sym, w.ID, w.Time, e.sink.EventLogLocked())
 				}
 				missing++
 				continue
@@ -171,10 +172,10 @@ func (e *env) checkTrades(lost func(fakevenue.Trade) bool) {
 // says a push was lost).
 func (e *env) checkKlines(lost func(market.Candle) bool) {
 	e.t.Helper()
-	e.sink.mu.Lock()
-	defer e.sink.mu.Unlock()
+	e.sink.Lock()
+	defer e.sink.Unlock()
 	got := map[string]market.Candle{}
-	for _, c := range e.sink.candles {
+	for _, c := range e.sink.Candles {
 		got[string(c.Symbol)+strconv.FormatInt(c.Time, 10)] = c
 	}
 	n := 0
@@ -193,15 +194,13 @@ func (e *env) checkKlines(lost func(market.Candle) bool) {
 			}
 		}
 	}
-	if n != len(e.sink.candles) {
-		e.t.Fatalf("%d klines forwarded, %d match the script", len(e.sink.candles), n)
+	if n != len(e.sink.Candles) {
+		e.t.Fatalf("%d klines forwarded, %d match the script", len(e.sink.Candles), n)
 	}
 }
 
 func (e *env) events(kind market.StreamKind) int {
-	e.sink.mu.Lock()
-	defer e.sink.mu.Unlock()
-	return e.sink.count(kind, "*")
+	return e.sink.Count(kind, venuetest.AnySymbol)
 }
 
 func TestFeedAgainstFake(t *testing.T) {
@@ -210,21 +209,21 @@ func TestFeedAgainstFake(t *testing.T) {
 	e.checkTrades(nil)
 	e.checkBooks()
 	e.checkKlines(nil)
-	if n := len(e.sink.candles); n != 6 {
+	if n := len(e.sink.Candles); n != 6 {
 		t.Fatalf("%d klines, want 6", n)
 	}
 	// Every frame was timed from its read to the end of its handling (the trades alone came
 	// one a frame).
-	if l := e.feed.FrameLatency(); l.N < int64(len(e.sink.trades)) || l.Max <= 0 || l.Quantile(0.99) > l.Max || l.Mean() > l.Max {
-		t.Errorf("frame latency over %d frames: p99 %s, mean %s, max %s (want ≥ %d frames)", l.N, l.Quantile(0.99), l.Mean(), l.Max, len(e.sink.trades))
+	if l := e.feed.FrameLatency(); l.N < int64(len(e.sink.Trades)) || l.Max <= 0 || l.Quantile(0.99) > l.Max || l.Mean() > l.Max {
+		t.Errorf("frame latency over %d frames: p99 %s, mean %s, max %s (want ≥ %d frames)", l.N, l.Quantile(0.99), l.Mean(), l.Max, len(e.sink.Trades))
 	}
 	if e.events(market.StreamConnecting) != 1 || e.events(market.StreamConnected) != 1 || e.events(market.StreamGap) != 0 ||
 		e.events(market.StreamMalformed) != 0 || e.events(market.StreamReconnecting) != 0 {
-		t.Fatalf("events:\n%s", e.sink.eventsText())
+		t.Fatalf("events:%s", e.sink.EventLog())
 	}
 	for _, sym := range twoSymbols {
-		if e.sink.count(market.StreamSynced, sym) != 1 || e.sink.deltas == 0 {
-			t.Fatalf("%s: %d synced, %d deltas", sym, e.sink.count(market.StreamSynced, sym), e.sink.deltas)
+		if e.sink.Count(market.StreamSynced, sym) != 1 || e.sink.Deltas == 0 {
+			t.Fatalf("%s: %d synced, %d deltas", sym, e.sink.Count(market.StreamSynced, sym), e.sink.Deltas)
 		}
 	}
 	// One snapshot a book, and one more when the first was taken just before the book's first
@@ -278,11 +277,11 @@ func TestFeedReconnectsAfterDrop(t *testing.T) {
 	e.checkKlines(func(c market.Candle) bool { return inWindow(c.Time) })
 	e.checkBooks()
 
-	e.sink.mu.Lock()
-	defer e.sink.mu.Unlock()
+	e.sink.Lock()
+	defer e.sink.Unlock()
 	// Each drop: StreamReconnecting, then StreamConnected once resubscribed.
 	var seq []market.StreamKind
-	for _, ev := range e.sink.events {
+	for _, ev := range e.sink.Events {
 		if ev.Kind == market.StreamReconnecting || ev.Kind == market.StreamConnected {
 			seq = append(seq, ev.Kind)
 		}
@@ -292,7 +291,7 @@ func TestFeedReconnectsAfterDrop(t *testing.T) {
 		want = append(want, market.StreamReconnecting, market.StreamConnected)
 	}
 	if len(seq) != len(want) {
-		t.Fatalf("connection events %v, want %v:\n%s", seq, want, e.sink.eventsText())
+		t.Fatalf("connection events %v, want %v:%s", seq, want, e.sink.EventLogLocked())
 	}
 	for i := range want {
 		if seq[i] != want[i] {
@@ -304,8 +303,8 @@ func TestFeedReconnectsAfterDrop(t *testing.T) {
 	}
 	// Every book was dropped on each disconnect and synced again from a snapshot.
 	for _, sym := range twoSymbols {
-		if e.sink.count(market.StreamResyncing, sym) != drops || e.sink.count(market.StreamSynced, sym) != drops+1 {
-			t.Fatalf("%s: %d resyncing, %d synced", sym, e.sink.count(market.StreamResyncing, sym), e.sink.count(market.StreamSynced, sym))
+		if e.sink.CountLocked(market.StreamResyncing, sym) != drops || e.sink.CountLocked(market.StreamSynced, sym) != drops+1 {
+			t.Fatalf("%s: %d resyncing, %d synced", sym, e.sink.CountLocked(market.StreamResyncing, sym), e.sink.CountLocked(market.StreamSynced, sym))
 		}
 	}
 }
@@ -320,15 +319,15 @@ func TestFeedGapResync(t *testing.T) {
 	e.checkTrades(nil)
 	e.checkKlines(nil)
 	e.checkBooks()
-	e.sink.mu.Lock()
-	defer e.sink.mu.Unlock()
+	e.sink.Lock()
+	defer e.sink.Unlock()
 	for _, sym := range twoSymbols {
-		g, r, s := e.sink.count(market.StreamGap, sym), e.sink.count(market.StreamResyncing, sym), e.sink.count(market.StreamSynced, sym)
-		if g != 5 || r != 5 || s != 6 || e.sink.snapshots[sym] != 6 {
-			t.Fatalf("%s: %d gaps, %d resyncing, %d synced, %d snapshots:\n%s", sym, g, r, s, e.sink.snapshots[sym], e.sink.eventsText())
+		g, r, s := e.sink.CountLocked(market.StreamGap, sym), e.sink.CountLocked(market.StreamResyncing, sym), e.sink.CountLocked(market.StreamSynced, sym)
+		if g != 5 || r != 5 || s != 6 || e.sink.Snapshots[sym] != 6 {
+			t.Fatalf("%s: %d gaps, %d resyncing, %d synced, %d snapshots:%s", sym, g, r, s, e.sink.Snapshots[sym], e.sink.EventLogLocked())
 		}
 	}
-	for _, ev := range e.sink.events {
+	for _, ev := range e.sink.Events {
 		if ev.Kind == market.StreamGap && !strings.HasPrefix(ev.Detail, "seq gap: U ") {
 			t.Fatalf("gap detail %q", ev.Detail)
 		}
@@ -347,16 +346,16 @@ func TestFeedWatchdogReconnects(t *testing.T) {
 	e.checkTrades(nil)
 	e.checkKlines(nil)
 	e.checkBooks()
-	e.sink.mu.Lock()
-	defer e.sink.mu.Unlock()
+	e.sink.Lock()
+	defer e.sink.Unlock()
 	watchdog := false
-	for _, ev := range e.sink.events {
+	for _, ev := range e.sink.Events {
 		if ev.Kind == market.StreamReconnecting && strings.Contains(ev.Detail, "watchdog") {
 			watchdog = true
 		}
 	}
-	if !watchdog || e.sink.count(market.StreamConnected, "") < 2 || e.srv.Dials() < 2 {
-		t.Fatalf("dials %d; events:\n%s", e.srv.Dials(), e.sink.eventsText())
+	if !watchdog || e.sink.CountLocked(market.StreamConnected, "") < 2 || e.srv.Dials() < 2 {
+		t.Fatalf("dials %d; events:%s", e.srv.Dials(), e.sink.EventLogLocked())
 	}
 }
 
@@ -369,15 +368,15 @@ func TestFeedRejectedSubscription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := newTestSink()
+	sink := newSink()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err = f.Run(ctx, sink)
 	if err == nil || !strings.Contains(err.Error(), "ethusdt@kline_1m") || !strings.Contains(err.Error(), "Invalid request: invalid stream") {
 		t.Fatalf("Run: %v", err)
 	}
-	if sink.count(market.StreamError, "*") != 1 || sink.count(market.StreamConnected, "*") != 0 {
-		t.Fatalf("events:\n%s", sink.eventsText())
+	if sink.Count(market.StreamError, venuetest.AnySymbol) != 1 || sink.Count(market.StreamConnected, venuetest.AnySymbol) != 0 {
+		t.Fatalf("events:%s", sink.EventLog())
 	}
 }
 
@@ -392,7 +391,7 @@ func TestFeedUnknownSymbol(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err = f.Run(ctx, newTestSink())
+	err = f.Run(ctx, newSink())
 	if err == nil || err.Error() != "binance: BTCXXX: Invalid symbol. (code -1121, HTTP 400)" {
 		t.Fatalf("Run: %v", err)
 	}
@@ -404,40 +403,40 @@ func TestFeedUnknownSymbol(t *testing.T) {
 // waitTrades waits until the sink has n trades.
 func (e *env) waitTrades(n int) {
 	e.t.Helper()
-	e.sink.wait(e.t, "trades", 20*time.Second, func() bool { return len(e.sink.trades) >= n })
+	e.sink.Wait(e.t, "trades", 20*time.Second, func() bool { return len(e.sink.Trades) >= n })
 }
 
 func TestFeedHandoverOnShutdown(t *testing.T) {
 	e := startEnv(t, 3*time.Minute, 1500, fakevenue.Faults{}, nil)
 	e.waitTrades(300)
 	e.srv.Shutdown()
-	e.sink.wait(t, "the replacement connection", 20*time.Second, func() bool { return e.sink.count(market.StreamConnected, "") == 2 })
+	e.sink.Wait(t, "the replacement connection", 20*time.Second, func() bool { return e.sink.CountLocked(market.StreamConnected, "") == 2 })
 	e.waitEnd(30 * time.Second)
 	e.checkTrades(nil) // none lost, none twice
 	e.checkKlines(nil)
 	e.checkBooks()
-	e.sink.mu.Lock()
-	defer e.sink.mu.Unlock()
-	if e.srv.Dials() != 2 || e.sink.count(market.StreamConnected, "") != 2 || e.sink.count(market.StreamReconnecting, "*") != 0 {
-		t.Fatalf("dials %d; events:\n%s", e.srv.Dials(), e.sink.eventsText())
+	e.sink.Lock()
+	defer e.sink.Unlock()
+	if e.srv.Dials() != 2 || e.sink.CountLocked(market.StreamConnected, "") != 2 || e.sink.CountLocked(market.StreamReconnecting, venuetest.AnySymbol) != 0 {
+		t.Fatalf("dials %d; events:%s", e.srv.Dials(), e.sink.EventLogLocked())
 	}
 	// The new connection took over with whole books: one more snapshot each, no resync.
 	for _, sym := range twoSymbols {
-		if e.sink.snapshots[sym] != 2 || e.sink.count(market.StreamResyncing, sym) != 0 {
-			t.Fatalf("%s: %d snapshots; events:\n%s", sym, e.sink.snapshots[sym], e.sink.eventsText())
+		if e.sink.Snapshots[sym] != 2 || e.sink.CountLocked(market.StreamResyncing, sym) != 0 {
+			t.Fatalf("%s: %d snapshots; events:%s", sym, e.sink.Snapshots[sym], e.sink.EventLogLocked())
 		}
 	}
 }
 
 func TestFeedLifetimeHandover(t *testing.T) {
 	e := startEnv(t, 3*time.Minute, 1500, fakevenue.Faults{}, func(c *Config) { c.Lifetime = 700 * time.Millisecond })
-	e.sink.wait(t, "two replacements", 20*time.Second, func() bool { return e.sink.count(market.StreamConnected, "") >= 3 })
+	e.sink.Wait(t, "two replacements", 20*time.Second, func() bool { return e.sink.CountLocked(market.StreamConnected, "") >= 3 })
 	e.waitEnd(30 * time.Second)
 	e.checkTrades(nil)
 	e.checkKlines(nil)
 	e.checkBooks()
 	if e.srv.Dials() < 3 || e.events(market.StreamReconnecting) != 0 || e.events(market.StreamResyncing) != 0 {
-		t.Fatalf("dials %d; events:\n%s", e.srv.Dials(), e.sink.eventsText())
+		t.Fatalf("dials %d; events:%s", e.srv.Dials(), e.sink.EventLog())
 	}
 }
 
@@ -449,7 +448,7 @@ func TestFeedStopsDuringHandover(t *testing.T) {
 			e := startEnv(t, 3*time.Minute, 1500, fakevenue.Faults{}, nil)
 			e.waitTrades(50)
 			e.srv.Shutdown()
-			e.sink.wait(t, "the replacement's dial", 10*time.Second, func() bool { return e.srv.Dials() == 2 })
+			e.sink.Wait(t, "the replacement's dial", 10*time.Second, func() bool { return e.srv.Dials() == 2 })
 			e.cancel()
 			select {
 			case err := <-e.runErr:

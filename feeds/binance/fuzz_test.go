@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tradeconsole/tradeconsole/market"
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 )
 
 // syncedUnit is a session whose BTCUSDT book is synced at id 100: bids 99.9…99.0, asks
@@ -52,7 +52,7 @@ func FuzzBinanceFrame(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	if b, err := os.ReadFile("../../../shared/fixtures/exchanges/binance_spot_nknusdt_snapshot_then_diffs_2021.txt"); err == nil {
+	if b, err := os.ReadFile(venuetest.FixtureDir + "binance_spot_nknusdt_snapshot_then_diffs_2021.txt"); err == nil {
 		var lines []string
 		for _, l := range strings.Split(string(b), "\n")[2:] {
 			if i := strings.Index(l, ": {"); i >= 0 {
@@ -68,7 +68,7 @@ func FuzzBinanceFrame(f *testing.F) {
 		}
 		u.s.mu.Lock()
 		st := u.s.bySym["BTCUSDT"]
-		bids, asks := levelsOf(st.book)
+		bids, asks := venuetest.Levels(st.book)
 		synced, crossed := st.synced, st.book.Crossed()
 		u.s.mu.Unlock()
 		if crossed {
@@ -79,24 +79,16 @@ func FuzzBinanceFrame(f *testing.F) {
 				t.Fatalf("bad level %+v", l)
 			}
 		}
-		u.sink.mu.Lock()
-		defer u.sink.mu.Unlock()
-		if len(u.sink.violations) > 0 {
-			t.Fatal(u.sink.violations)
+		u.sink.Lock()
+		defer u.sink.Unlock()
+		if len(u.sink.Violations) > 0 {
+			t.Fatal(u.sink.Violations)
 		}
-		if synced && u.sink.live["BTCUSDT"] {
-			eb, ea := levelsOf(u.sink.books["BTCUSDT"])
+		if synced && u.sink.Books["BTCUSDT"] != nil {
+			eb, ea := venuetest.Levels(u.sink.Books["BTCUSDT"])
 			if fmt.Sprint(eb, ea) != fmt.Sprint(bids, asks) {
 				t.Fatalf("engine book %v / %v, feed book %v / %v", eb, ea, bids, asks)
 			}
 		}
 	})
 }
-
-// discardSink takes everything and keeps nothing.
-type discardSink struct{}
-
-func (discardSink) OnTrade(market.Trade)         {}
-func (discardSink) OnBook(market.BookUpdate)     {}
-func (discardSink) OnCandle(market.Candle, bool) {}
-func (discardSink) OnStream(market.StreamEvent)  {}

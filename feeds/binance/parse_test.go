@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/tradeconsole/tradeconsole/feeds/venue"
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -24,12 +25,12 @@ func TestParseTradeFrames(t *testing.T) {
 		{Exchange: Name, Symbol: "BNBBTC", ID: "12345", Time: 1672515782136, Price: 0.001, Size: 100, Side: market.Sell},
 		{Exchange: Name, Symbol: "BNBBTC", ID: "12346", Time: 1672515782137, Price: 0.001, Size: 2.5, Side: market.Buy},
 	}
-	if len(u.sink.trades) != len(want) {
-		t.Fatalf("trades %+v", u.sink.trades)
+	if len(u.sink.Trades) != len(want) {
+		t.Fatalf("trades %+v", u.sink.Trades)
 	}
 	for i := range want {
-		if u.sink.trades[i] != want[i] {
-			t.Fatalf("trade %d: %+v, want %+v", i, u.sink.trades[i], want[i])
+		if u.sink.Trades[i] != want[i] {
+			t.Fatalf("trade %d: %+v, want %+v", i, u.sink.Trades[i], want[i])
 		}
 	}
 }
@@ -43,13 +44,13 @@ func TestParseAggTradeFrames(t *testing.T) {
 		{Exchange: Name, Symbol: "NKNUSDT", ID: "15683430", Time: 1633998523963, Price: 0.3528, Size: 58, Side: market.Buy},
 		{Exchange: Name, Symbol: "CTKUSDT", ID: "16599292", Time: 1626992741421, Price: 1.011, Size: 10, Side: market.Buy},
 	}
-	if len(u.sink.trades) != 2 || u.sink.trades[0] != want[0] || u.sink.trades[1] != want[1] {
-		t.Fatalf("trades %+v, want %+v", u.sink.trades, want)
+	if len(u.sink.Trades) != 2 || u.sink.Trades[0] != want[0] || u.sink.Trades[1] != want[1] {
+		t.Fatalf("trades %+v, want %+v", u.sink.Trades, want)
 	}
 	// On an aggTrade configuration, the @trade stream is not ours: ignored, not malformed.
 	u.handle(t, `{"stream":"nknusdt@trade","data":{"e":"trade","t":1,"p":"1","q":"1","T":1,"m":true}}`)
-	if len(u.sink.trades) != 2 || u.sink.count(market.StreamMalformed, "*") != 0 {
-		t.Fatalf("foreign stream: %+v %v", u.sink.trades, u.sink.events)
+	if len(u.sink.Trades) != 2 || u.sink.Count(market.StreamMalformed, venuetest.AnySymbol) != 0 {
+		t.Fatalf("foreign stream: %+v %v", u.sink.Trades, u.sink.Events)
 	}
 }
 
@@ -57,16 +58,16 @@ func TestParseKlineFrames(t *testing.T) {
 	u := newUnit(t, "NKNUSDT")
 	open := `{"stream":"nknusdt@kline_1m","data":{"e":"kline","E":1633998523963,"s":"NKNUSDT","k":{"t":1633998480000,"T":1633998539999,"s":"NKNUSDT","i":"1m","f":19862761,"L":19862790,"o":"0.35270000","c":"0.35280000","h":"0.35280000","l":"0.35220000","v":"25877.00000000","n":30,"x":false,"q":"9116.04600000","V":"58.00000000","Q":"20.46240000","B":"0"}}}`
 	u.handle(t, open)
-	if len(u.sink.candles) != 0 {
-		t.Fatalf("an open bar was forwarded: %+v", u.sink.candles)
+	if len(u.sink.Candles) != 0 {
+		t.Fatalf("an open bar was forwarded: %+v", u.sink.Candles)
 	}
 	closed := strings.Replace(open, `"x":false`, `"x":true`, 1)
 	u.handle(t, closed)
 	u.handle(t, closed) // pushed twice (two connections): forwarded once
 	want := market.Candle{Exchange: Name, Symbol: "NKNUSDT", Timeframe: market.TF1m, Time: 1633998540000,
 		Open: 0.3527, High: 0.3528, Low: 0.3522, Close: 0.3528, Volume: 25877, Trades: 30}
-	if len(u.sink.candles) != 1 || u.sink.candles[0] != want {
-		t.Fatalf("candles %+v, want %+v", u.sink.candles, want)
+	if len(u.sink.Candles) != 1 || u.sink.Candles[0] != want {
+		t.Fatalf("candles %+v, want %+v", u.sink.Candles, want)
 	}
 }
 
@@ -80,10 +81,10 @@ func TestParseDepthExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.snaps <- s
-	u.sink.wait(t, "synced", 5e9, func() bool { return u.sink.count(market.StreamSynced, "BNBBTC") == 1 })
-	bids, asks := levelsOf(u.sink.books["BNBBTC"])
-	wantLevels(t, "bids", bids, [][2]float64{{0.0024, 10}, {0.0023, 431}})
-	wantLevels(t, "asks", asks, [][2]float64{{0.0025, 12}, {0.0026, 100}})
+	u.sink.Wait(t, "synced", 5e9, func() bool { return u.sink.CountLocked(market.StreamSynced, "BNBBTC") == 1 })
+	bids, asks := venuetest.Levels(u.sink.Books["BNBBTC"])
+	venuetest.WantLevels(t, "bids", bids, [][2]float64{{0.0024, 10}, {0.0023, 431}})
+	venuetest.WantLevels(t, "asks", asks, [][2]float64{{0.0025, 12}, {0.0026, 100}})
 	if _, local, _ := u.state("BNBBTC"); local != 160 {
 		t.Fatalf("local id %d, want 160", local)
 	}
@@ -111,8 +112,8 @@ func TestParseControlFrames(t *testing.T) {
 	}
 	// An error without a request id (unparsable request) is reported, not fatal.
 	u.handle(t, `{"error":{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"},"id":null}`)
-	if u.sink.count(market.StreamError, "*") != 1 {
-		t.Fatalf("events %v", u.sink.events)
+	if u.sink.Count(market.StreamError, venuetest.AnySymbol) != 1 {
+		t.Fatalf("events %v", u.sink.Events)
 	}
 	// The refusal of our SUBSCRIBE stops the stream, naming the streams and the venue message.
 	err := u.s.handle([]byte(`{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":1}`))
@@ -131,7 +132,7 @@ func TestParseMalformedFrames(t *testing.T) {
 	u := newUnit(t)
 	u.handle(t, depthFrame("BTCUSDT", 10, 10, [][2]string{{"100.0", "1"}}, [][2]string{{"101.0", "1"}}))
 	u.snaps <- snap(10, [][2]float64{{100, 1}, {99, 2}}, [][2]float64{{101, 1}, {102, 2}})
-	u.sink.wait(t, "synced", 5e9, func() bool { return u.sink.count(market.StreamSynced, "BTCUSDT") == 1 })
+	u.sink.Wait(t, "synced", 5e9, func() bool { return u.sink.CountLocked(market.StreamSynced, "BTCUSDT") == 1 })
 	bad := []string{
 		`{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","U":11,"u":11,"b":[["100.0","x"]],"a":[]}}`,
 		`{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","U":11,"u":11,"b":[["-1","1"]],"a":[]}}`,
@@ -150,32 +151,32 @@ func TestParseMalformedFrames(t *testing.T) {
 	for _, f := range bad {
 		u.handle(t, f)
 	}
-	if n := u.sink.count(market.StreamMalformed, "*"); n != len(bad) {
-		t.Fatalf("%d malformed events, want %d:\n%s", n, len(bad), u.sink.eventsText())
+	if n := u.sink.Count(market.StreamMalformed, venuetest.AnySymbol); n != len(bad) {
+		t.Fatalf("%d malformed events, want %d:%s", n, len(bad), u.sink.EventLog())
 	}
-	if !strings.Contains(u.sink.events[len(u.sink.events)-1].Detail, "[1,2]") {
-		t.Fatalf("detail %q", u.sink.events[len(u.sink.events)-1].Detail)
+	if !strings.Contains(u.sink.Events[len(u.sink.Events)-1].Detail, "[1,2]") {
+		t.Fatalf("detail %q", u.sink.Events[len(u.sink.Events)-1].Detail)
 	}
 	// Unknown but valid messages are ignored silently.
 	u.handle(t, `{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"25.35","B":"31.21","a":"25.36","A":"40.66"}}`)
 	u.handle(t, `{"e":"24hrTicker","s":"BTCUSDT"}`)
-	if n := u.sink.count(market.StreamMalformed, "*"); n != len(bad) {
+	if n := u.sink.Count(market.StreamMalformed, venuetest.AnySymbol); n != len(bad) {
 		t.Fatalf("valid frames counted as malformed")
 	}
 	// The book was never touched.
 	_, local, _ := u.state("BTCUSDT")
-	bids, asks := levelsOf(u.s.bySym["BTCUSDT"].book)
-	wantLevels(t, "bids", bids, [][2]float64{{100, 1}, {99, 2}})
-	wantLevels(t, "asks", asks, [][2]float64{{101, 1}, {102, 2}})
-	if local != 10 || len(u.sink.trades) != 0 || len(u.sink.candles) != 0 {
-		t.Fatalf("local %d, trades %v, candles %v", local, u.sink.trades, u.sink.candles)
+	bids, asks := venuetest.Levels(u.s.bySym["BTCUSDT"].book)
+	venuetest.WantLevels(t, "bids", bids, [][2]float64{{100, 1}, {99, 2}})
+	venuetest.WantLevels(t, "asks", asks, [][2]float64{{101, 1}, {102, 2}})
+	if local != 10 || len(u.sink.Trades) != 0 || len(u.sink.Candles) != 0 {
+		t.Fatalf("local %d, trades %v, candles %v", local, u.sink.Trades, u.sink.Candles)
 	}
 }
 
 // TestFixtureSpotSnapshotThenDiffs: the recorded NKNUSDT snapshot and five diffs. The first
 // diff is covered by the snapshot and dropped, the other four apply with no gap.
 func TestFixtureSpotSnapshotThenDiffs(t *testing.T) {
-	text := fixture(t, "binance_spot_nknusdt_snapshot_then_diffs_2021.txt")
+	text := venuetest.Fixture(t, "binance_spot_nknusdt_snapshot_then_diffs_2021.txt")
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	if len(lines) != 7 {
 		t.Fatalf("%d lines", len(lines))
@@ -196,21 +197,21 @@ func TestFixtureSpotSnapshotThenDiffs(t *testing.T) {
 		t.Fatalf("%d buffered, want 5", n)
 	}
 	u.snaps <- s
-	u.sink.wait(t, "synced", 5e9, func() bool { return u.sink.count(market.StreamSynced, "NKNUSDT") == 1 })
-	if n := u.sink.count(market.StreamGap, "*"); n != 0 {
-		t.Fatalf("%d gaps:\n%s", n, u.sink.eventsText())
+	u.sink.Wait(t, "synced", 5e9, func() bool { return u.sink.CountLocked(market.StreamSynced, "NKNUSDT") == 1 })
+	if n := u.sink.Count(market.StreamGap, venuetest.AnySymbol); n != 0 {
+		t.Fatalf("%d gaps:%s", n, u.sink.EventLog())
 	}
 	synced, local, _ := u.state("NKNUSDT")
 	if !synced || local != 499869760 || u.calls.Load() != 1 {
 		t.Fatalf("synced %v, local %d, %d fetches", synced, local, u.calls.Load())
 	}
-	bids, asks := levelsOf(u.sink.books["NKNUSDT"])
+	bids, asks := venuetest.Levels(u.sink.Books["NKNUSDT"])
 	if len(bids) != 610 || len(asks) != 1000 {
 		t.Fatalf("%d bids, %d asks, want 610 and 1000", len(bids), len(asks))
 	}
-	wantLevels(t, "best bids", bids[:3], [][2]float64{{0.3521, 672}, {0.3520, 1290}, {0.3519, 3260}})
-	wantLevels(t, "best asks", asks[:3], [][2]float64{{0.3525, 3959}, {0.3526, 3199}, {0.3527, 4201}})
-	b := u.sink.books["NKNUSDT"]
+	venuetest.WantLevels(t, "best bids", bids[:3], [][2]float64{{0.3521, 672}, {0.3520, 1290}, {0.3519, 3260}})
+	venuetest.WantLevels(t, "best asks", asks[:3], [][2]float64{{0.3525, 3959}, {0.3526, 3199}, {0.3527, 4201}})
+	b := u.sink.Books["NKNUSDT"]
 	find := func(side []market.Level, p float64) float64 {
 		for _, l := range side {
 			if l.Price == p {
@@ -227,7 +228,7 @@ func TestFixtureSpotSnapshotThenDiffs(t *testing.T) {
 // TestFixtureUSDMDiffsParse: USD-M frames (with pu and T) parse as depth updates; their pu
 // chaining is not the spot rule, so they are only parsed.
 func TestFixtureUSDMDiffsParse(t *testing.T) {
-	text := fixture(t, "binance_usdm_sushiusdt_diffs_2021.txt")
+	text := venuetest.Fixture(t, "binance_usdm_sushiusdt_diffs_2021.txt")
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	if len(lines) != 4 {
 		t.Fatalf("%d lines", len(lines))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tradeconsole/tradeconsole/feeds/fakevenue"
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -21,7 +22,7 @@ type harness struct {
 	p      *fakevenue.Player
 	srv    *fakevenue.Server
 	f      *Feed
-	sink   *recSink
+	sink   *venuetest.Sink
 	runErr chan error
 }
 
@@ -42,7 +43,7 @@ func startHarness(t *testing.T, dur time.Duration, popt fakevenue.PlayerOptions,
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{s: s, p: p, srv: srv, f: f, sink: newRecSink(), runErr: make(chan error, 1)}
+	h := &harness{s: s, p: p, srv: srv, f: f, sink: venuetest.New(Name), runErr: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	playDone := make(chan struct{})
 	go func() { h.runErr <- f.Run(ctx, h.sink) }()
@@ -63,14 +64,13 @@ func startHarness(t *testing.T, dur time.Duration, popt fakevenue.PlayerOptions,
 	return h
 }
 
-// booksMatch reports whether the sink's books equal the venue's (top 10 levels, update id).
-func (h *harness) booksMatch() (bool, string) {
-	h.sink.mu.Lock()
-	defer h.sink.mu.Unlock()
+// booksMatchLocked reports whether the sink's books equal the venue's (top 10 levels, update
+// id); the sink is locked.
+func (h *harness) booksMatchLocked() (bool, string) {
 	for _, sym := range twoSyms {
 		vb, _ := h.p.Book(sym)
-		b := h.sink.books[sym]
-		if b == nil || h.sink.dropped[sym] {
+		b := h.sink.Books[sym]
+		if b == nil {
 			return false, string(sym) + ": no book"
 		}
 		want := venueLevels(vb.Bids(10)) + "|" + venueLevels(vb.Asks(10))
@@ -94,17 +94,10 @@ func venueLevels(ls []fakevenue.Level) string {
 
 func (h *harness) waitDoneAndBooks(t *testing.T) {
 	t.Helper()
-	waitFor(t, 20*time.Second, "the script to play", h.p.Done)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ok, why := h.booksMatch()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("books never matched the venue's: %s\nevents %s", why, h.sink.kinds())
-		}
-		time.Sleep(2 * time.Millisecond) // polling, not synchronisation
+	h.sink.Wait(t, "the script to play", 20*time.Second, h.p.Done)
+	var why string
+	if !h.sink.Poll(10*time.Second, func() (ok bool) { ok, why = h.booksMatchLocked(); return ok }) {
+		t.Fatalf("books never matched the venue's: %s\nevents %s", why, h.sink.EventLog())
 	}
 }
 
@@ -118,10 +111,10 @@ func (h *harness) checkTrades(t *testing.T) int {
 			want[string(sym)+"/"+strconv.FormatInt(tr.ID, 10)] = tr
 		}
 	}
-	h.sink.mu.Lock()
-	defer h.sink.mu.Unlock()
+	h.sink.Lock()
+	defer h.sink.Unlock()
 	seen := map[string]bool{}
-	for _, tr := range h.sink.trades {
+	for _, tr := range h.sink.Trades {
 		key := string(tr.Symbol) + "/" + tr.ID
 		if seen[key] {
 			t.Errorf("trade %s forwarded twice", key)
@@ -145,10 +138,10 @@ func (h *harness) checkTrades(t *testing.T) int {
 // trade count), at most once; it returns how many arrived.
 func (h *harness) checkCandles(t *testing.T) int {
 	t.Helper()
-	h.sink.mu.Lock()
-	defer h.sink.mu.Unlock()
+	h.sink.Lock()
+	defer h.sink.Unlock()
 	seen := map[string]bool{}
-	for _, c := range h.sink.candles {
+	for _, c := range h.sink.Candles {
 		key := fmt.Sprintf("%s/%d", c.Symbol, c.Time)
 		if seen[key] {
 			t.Errorf("candle %s forwarded twice", key)
@@ -179,10 +172,8 @@ func TestFeedAgainstFake(t *testing.T) {
 		total += len(h.s.Trades(sym))
 		klines += len(h.s.Klines(sym))
 	}
-	waitFor(t, 10*time.Second, "every trade and kline", func() bool {
-		h.sink.mu.Lock()
-		defer h.sink.mu.Unlock()
-		return len(h.sink.trades) >= total && len(h.sink.candles) >= klines
+	h.sink.Wait(t, "every trade and kline", 10*time.Second, func() bool {
+		return len(h.sink.Trades) >= total && len(h.sink.Candles) >= klines
 	})
 	if n := h.checkTrades(t); n != total {
 		t.Errorf("%d trades, want %d", n, total)
@@ -195,16 +186,16 @@ func TestFeedAgainstFake(t *testing.T) {
 	if n := h.checkCandles(t); n != klines || klines != 8 {
 		t.Errorf("%d candles, want %d", n, klines)
 	}
-	waitFor(t, 5*time.Second, "connected", func() bool { return h.sink.count(market.StreamConnected, "") >= 1 })
-	if h.sink.count(market.StreamConnecting, "") != 1 || h.sink.count(market.StreamConnected, "") != 1 {
-		t.Errorf("events %s", h.sink.kinds())
+	h.sink.Wait(t, "connected", 5*time.Second, func() bool { return h.sink.CountLocked(market.StreamConnected, venuetest.AnySymbol) >= 1 })
+	if h.sink.Count(market.StreamConnecting, venuetest.AnySymbol) != 1 || h.sink.Count(market.StreamConnected, venuetest.AnySymbol) != 1 {
+		t.Errorf("events %s", h.sink.EventLog())
 	}
 	for _, k := range []market.StreamKind{market.StreamGap, market.StreamResyncing, market.StreamMalformed, market.StreamReconnecting, market.StreamError} {
-		if n := h.sink.count(k, ""); n != 0 {
-			t.Errorf("%d %s events: %s", n, k, h.sink.kinds())
+		if n := h.sink.Count(k, venuetest.AnySymbol); n != 0 {
+			t.Errorf("%d %s events: %s", n, k, h.sink.EventLog())
 		}
 	}
-	h.sink.check(t)
+	h.sink.Check(t)
 }
 
 // TestFeedLinear: the linear socket (its ack and trade shapes) serves the same data.
@@ -212,17 +203,15 @@ func TestFeedLinear(t *testing.T) {
 	h := startHarness(t, 2*time.Minute, fakevenue.PlayerOptions{}, func(c *Config) { c.Category = "linear" })
 	h.waitDoneAndBooks(t)
 	total := len(h.s.Trades("BTCUSDT")) + len(h.s.Trades("ETHUSDT"))
-	waitFor(t, 10*time.Second, "every trade", func() bool {
-		h.sink.mu.Lock()
-		defer h.sink.mu.Unlock()
-		return len(h.sink.trades) >= total
+	h.sink.Wait(t, "every trade", 10*time.Second, func() bool {
+		return len(h.sink.Trades) >= total
 	})
 	if n := h.checkTrades(t); n != total {
 		t.Errorf("%d trades, want %d", n, total)
 	}
-	waitFor(t, 5*time.Second, "connected", func() bool { return h.sink.count(market.StreamConnected, "") >= 1 })
-	if h.sink.count(market.StreamConnected, "") != 1 || h.sink.count(market.StreamMalformed, "") != 0 {
-		t.Errorf("events %s", h.sink.kinds())
+	h.sink.Wait(t, "connected", 5*time.Second, func() bool { return h.sink.CountLocked(market.StreamConnected, venuetest.AnySymbol) >= 1 })
+	if h.sink.Count(market.StreamConnected, venuetest.AnySymbol) != 1 || h.sink.Count(market.StreamMalformed, venuetest.AnySymbol) != 0 {
+		t.Errorf("events %s", h.sink.EventLog())
 	}
 }
 
@@ -237,15 +226,15 @@ func TestFeedReconnect(t *testing.T) {
 	}
 	// Each drop: reconnecting, then connected again after the acks (reported by the runner,
 	// possibly after the books are back).
-	waitFor(t, 5*time.Second, "connected again", func() bool { return h.sink.count(market.StreamConnected, "") == drops+1 })
-	h.sink.mu.Lock()
+	h.sink.Wait(t, "connected again", 5*time.Second, func() bool { return h.sink.CountLocked(market.StreamConnected, venuetest.AnySymbol) == drops+1 })
+	h.sink.Lock()
 	var seq []market.StreamKind
-	for _, ev := range h.sink.events {
+	for _, ev := range h.sink.Events {
 		if ev.Symbol == "" && (ev.Kind == market.StreamReconnecting || ev.Kind == market.StreamConnected) {
 			seq = append(seq, ev.Kind)
 		}
 	}
-	h.sink.mu.Unlock()
+	h.sink.Unlock()
 	want := []market.StreamKind{market.StreamConnected}
 	for range drops {
 		want = append(want, market.StreamReconnecting, market.StreamConnected)
@@ -253,7 +242,7 @@ func TestFeedReconnect(t *testing.T) {
 	if !slices.Equal(seq, want) {
 		t.Errorf("connection events %v, want %v", seq, want)
 	}
-	if n := h.sink.count(market.StreamSynced, ""); n != 2*(drops+1) {
+	if n := h.sink.Count(market.StreamSynced, venuetest.AnySymbol); n != 2*(drops+1) {
 		t.Errorf("%d synced events, want %d", n, 2*(drops+1))
 	}
 	n := h.checkTrades(t)
@@ -262,7 +251,7 @@ func TestFeedReconnect(t *testing.T) {
 		t.Errorf("%d of %d trades: the drops should lose some", n, all)
 	}
 	h.checkCandles(t)
-	h.sink.check(t)
+	h.sink.Check(t)
 }
 
 // TestFeedGapResync: withheld deltas show as update-id jumps: counted, the book resynced by
@@ -276,25 +265,23 @@ func TestFeedGapResync(t *testing.T) {
 	if gaps < 8 {
 		t.Fatalf("%d gaps injected", gaps)
 	}
-	if n := h.sink.count(market.StreamGap, `^seq gap: u \d+, have \d+$`); n != gaps {
-		t.Errorf("%d gap events for %d gaps: %s", n, gaps, h.sink.kinds())
+	if n := h.sink.CountDetail(market.StreamGap, `^seq gap: u \d+, have \d+$`); n != gaps {
+		t.Errorf("%d gap events for %d gaps: %s", n, gaps, h.sink.EventLog())
 	}
-	if n := h.sink.count(market.StreamResyncing, "seq gap"); n != gaps {
+	if n := h.sink.CountDetail(market.StreamResyncing, "seq gap"); n != gaps {
 		t.Errorf("%d resyncing events, want %d", n, gaps)
 	}
-	if n := h.sink.count(market.StreamSynced, ""); n != gaps+2 {
+	if n := h.sink.Count(market.StreamSynced, venuetest.AnySymbol); n != gaps+2 {
 		t.Errorf("%d synced events, want %d", n, gaps+2)
 	}
 	total := len(h.s.Trades("BTCUSDT")) + len(h.s.Trades("ETHUSDT"))
-	waitFor(t, 10*time.Second, "every trade", func() bool {
-		h.sink.mu.Lock()
-		defer h.sink.mu.Unlock()
-		return len(h.sink.trades) >= total
+	h.sink.Wait(t, "every trade", 10*time.Second, func() bool {
+		return len(h.sink.Trades) >= total
 	})
 	if n := h.checkTrades(t); n != total {
 		t.Errorf("%d trades, want %d", n, total)
 	}
-	h.sink.check(t)
+	h.sink.Check(t)
 }
 
 // TestFeedStallWatchdog: a venue that goes silent (no data, no pongs) is left by the
@@ -303,11 +290,11 @@ func TestFeedStallWatchdog(t *testing.T) {
 	h := startHarness(t, 2*time.Minute, fakevenue.PlayerOptions{Faults: fakevenue.Faults{StallAt: 30 * time.Second, StallFor: 1500 * time.Millisecond}},
 		func(c *Config) { c.Silence = 300 * time.Millisecond })
 	h.waitDoneAndBooks(t)
-	if n := h.sink.count(market.StreamReconnecting, "watchdog"); n < 1 {
-		t.Errorf("no watchdog reconnect: %s", h.sink.kinds())
+	if n := h.sink.CountDetail(market.StreamReconnecting, "watchdog"); n < 1 {
+		t.Errorf("no watchdog reconnect: %s", h.sink.EventLog())
 	}
 	h.checkTrades(t)
-	h.sink.check(t)
+	h.sink.Check(t)
 }
 
 // TestFeedRejectedSubscription: a refused topic stops Run with the topic and the venue's
@@ -321,7 +308,7 @@ func TestFeedRejectedSubscription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := newRecSink()
+	sink := venuetest.New(Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = f.Run(ctx, sink)
@@ -331,7 +318,7 @@ func TestFeedRejectedSubscription(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatal("Run returned only at the deadline")
 	}
-	if sink.count(market.StreamError, "publicTrade.ETHUSDT") != 1 || sink.count(market.StreamConnected, "") != 0 {
-		t.Errorf("events %s", sink.kinds())
+	if sink.CountDetail(market.StreamError, "publicTrade.ETHUSDT") != 1 || sink.Count(market.StreamConnected, venuetest.AnySymbol) != 0 {
+		t.Errorf("events %s", sink.EventLog())
 	}
 }

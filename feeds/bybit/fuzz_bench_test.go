@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tradeconsole/tradeconsole/feeds/venue"
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -17,7 +18,7 @@ import (
 // panic, and the book must never be crossed or hold a level with a non-positive price or
 // size; the sink must never see a crossed book or a delta for a dropped one.
 func FuzzBybitFrame(f *testing.F) {
-	if fh, err := os.Open(fixtureDir + "bybit_gct_spot_ob50_snapshot_delta_trade.jsonl"); err == nil {
+	if fh, err := os.Open(venuetest.FixtureDir + "bybit_gct_spot_ob50_snapshot_delta_trade.jsonl"); err == nil {
 		sc := bufio.NewScanner(fh)
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
@@ -58,16 +59,9 @@ func FuzzBybitFrame(f *testing.F) {
 				}
 			}
 		}
-		sink.check(t)
+		sink.Check(t)
 	})
 }
-
-type nopSink struct{}
-
-func (nopSink) OnTrade(market.Trade)         {}
-func (nopSink) OnBook(market.BookUpdate)     {}
-func (nopSink) OnCandle(market.Candle, bool) {}
-func (nopSink) OnStream(market.StreamEvent)  {}
 
 // benchFrames makes a 50-level spot snapshot (u 1000) and n deltas of about 5 levels each
 // around it, contiguous from u 1001, that never cross.
@@ -109,7 +103,7 @@ func BenchmarkBybitDecodeApply(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := newSession(f, venue.NewEmitter(Name, nopSink{}, nil, nil), f.cfg.Symbols)
+	s := newSession(f, venue.NewEmitter(Name, venuetest.Discard{}, nil, nil), f.cfg.Symbols)
 	fc := &fakeConn{}
 	_ = s.open(fc)
 	s.activate()

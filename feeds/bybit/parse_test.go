@@ -4,15 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/tradeconsole/tradeconsole/feeds/venue"
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 	"github.com/tradeconsole/tradeconsole/market"
 )
-
-const fixtureDir = "../../../shared/fixtures/exchanges/"
 
 // bookFrame builds an orderbook.50.BTCUSDT message.
 func bookFrame(typ string, u int64, bids, asks string) string {
@@ -39,13 +37,9 @@ func ownBook(s *session, sym market.Symbol) *market.Book {
 // TestFixtureSnapshotDeltaTrade applies the recorded spot snapshot (u 2876700), its delta
 // (u 2876701) and the trade.
 func TestFixtureSnapshotDeltaTrade(t *testing.T) {
-	fh, err := os.Open(fixtureDir + "bybit_gct_spot_ob50_snapshot_delta_trade.jsonl")
-	if err != nil {
-		t.Skipf("fixture absent: %v", err)
-	}
-	defer fh.Close()
+	fx := venuetest.Fixture(t, "bybit_gct_spot_ob50_snapshot_delta_trade.jsonl")
 	s, fc, sink := testSession(t, Config{})
-	sc := bufio.NewScanner(fh)
+	sc := bufio.NewScanner(strings.NewReader(fx))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		mustHandle(t, s, fc, sc.Text())
@@ -67,20 +61,20 @@ func TestFixtureSnapshotDeltaTrade(t *testing.T) {
 		t.Error("deleted levels are still in the book")
 	}
 	// The sink rebuilt the same book from the snapshot and the delta.
-	if got := levels(sink.books["BTCUSDT"], true, 0) + "|" + levels(sink.books["BTCUSDT"], false, 0); got != levels(b, true, 0)+"|"+levels(b, false, 0) {
+	if got := levels(sink.Books["BTCUSDT"], true, 0) + "|" + levels(sink.Books["BTCUSDT"], false, 0); got != levels(b, true, 0)+"|"+levels(b, false, 0) {
 		t.Errorf("sink book differs:\n%s", got)
 	}
-	if len(sink.trades) != 1 {
-		t.Fatalf("trades %v", sink.trades)
+	if len(sink.Trades) != 1 {
+		t.Fatalf("trades %v", sink.Trades)
 	}
 	want := market.Trade{Exchange: "bybit", Symbol: "BTCUSDT", ID: "2200000000067341890", Time: 1690720953111, Price: 3.6279, Size: 1.3637, Side: market.Sell}
-	if sink.trades[0] != want {
-		t.Errorf("trade %+v, want %+v", sink.trades[0], want)
+	if sink.Trades[0] != want {
+		t.Errorf("trade %+v, want %+v", sink.Trades[0], want)
 	}
-	if n := sink.count(market.StreamMalformed, ""); n != 0 {
+	if n := sink.Count(market.StreamMalformed, venuetest.AnySymbol); n != 0 {
 		t.Errorf("%d malformed", n)
 	}
-	sink.check(t)
+	sink.Check(t)
 }
 
 // TestProtocolExampleFrames runs the protocol notes' example frames through the handler.
@@ -109,8 +103,8 @@ func TestProtocolExampleFrames(t *testing.T) {
 		mustHandle(t, s, fc, f)
 	}
 	wantTrade := market.Trade{Exchange: "bybit", Symbol: "BTCUSDT", ID: "20f43950-d8dd-5b31-9112-a178eb6023af", Time: 1672304486865, Price: 16578.5, Size: 0.001, Side: market.Buy}
-	if len(sink.trades) != 1 || sink.trades[0] != wantTrade {
-		t.Errorf("trades %+v, want one %+v", sink.trades, wantTrade)
+	if len(sink.Trades) != 1 || sink.Trades[0] != wantTrade {
+		t.Errorf("trades %+v, want one %+v", sink.Trades, wantTrade)
 	}
 	b := ownBook(s, "BTCUSDT")
 	if got := levels(b, true, 0) + "|" + levels(b, false, 0); got != "16493.5:0.006 16493:0.1|16611:0.029 16612:0.213" {
@@ -118,13 +112,13 @@ func TestProtocolExampleFrames(t *testing.T) {
 	}
 	wantK := market.Candle{Exchange: "bybit", Symbol: "BTCUSDT", Timeframe: market.TF1m, Time: 1672324860000,
 		Open: 16649.5, High: 16677, Low: 16608, Close: 16677, Volume: 2.081}
-	if len(sink.candles) != 1 || sink.candles[0] != wantK {
-		t.Errorf("candles %+v, want one %+v", sink.candles, wantK)
+	if len(sink.Candles) != 1 || sink.Candles[0] != wantK {
+		t.Errorf("candles %+v, want one %+v", sink.Candles, wantK)
 	}
-	if n := sink.count(market.StreamMalformed, ""); n != 0 {
-		t.Errorf("%d malformed: %s", n, sink.kinds())
+	if n := sink.Count(market.StreamMalformed, venuetest.AnySymbol); n != 0 {
+		t.Errorf("%d malformed: %s", n, sink.EventLog())
 	}
-	if n := sink.count(market.StreamSynced, ""); n != 1 {
+	if n := sink.Count(market.StreamSynced, venuetest.AnySymbol); n != 1 {
 		t.Errorf("%d synced events, want 1", n)
 	}
 }
@@ -133,7 +127,7 @@ func TestProtocolExampleFrames(t *testing.T) {
 // is a Fatal error naming the topic and the venue's message.
 func TestAcksAndRejection(t *testing.T) {
 	f, _ := New(Config{Symbols: []market.Symbol{"BTCUSDT"}, Category: "linear"})
-	sink := newRecSink()
+	sink := venuetest.New(Name)
 	s := newSession(f, venue.NewEmitter(Name, sink, nil, nil), f.cfg.Symbols)
 	fc := &fakeConn{}
 	if err := s.open(fc); err != nil {
@@ -158,8 +152,8 @@ func TestAcksAndRejection(t *testing.T) {
 	if !venue.IsFatal(err) || !strings.Contains(err.Error(), "kline.1.BTCUSDT") || !strings.Contains(err.Error(), "error:handler not found") {
 		t.Fatalf("rejection: %v (fatal %v)", err, venue.IsFatal(err))
 	}
-	if fc.ready != 0 || sink.count(market.StreamError, "handler not found") != 1 {
-		t.Fatalf("ready %d, events %s", fc.ready, sink.kinds())
+	if fc.ready != 0 || sink.CountDetail(market.StreamError, "handler not found") != 1 {
+		t.Fatalf("ready %d, events %s", fc.ready, sink.EventLog())
 	}
 	// A spot ack with ret_msg "subscribe" and the echoed req_id is just as good.
 	s2, fc2, _ := testSession(t, Config{})
@@ -174,9 +168,9 @@ func TestBookSyncRules(t *testing.T) {
 		b := ownBook(s, "BTCUSDT")
 		return levels(b, true, 0) + "|" + levels(b, false, 0)
 	}
-	sinkBook := func(sink *recSink) string {
-		b := sink.books["BTCUSDT"]
-		if b == nil || sink.dropped["BTCUSDT"] {
+	sinkBook := func(sink *venuetest.Sink) string {
+		b := sink.Books["BTCUSDT"]
+		if b == nil {
 			return "dropped"
 		}
 		return levels(b, true, 0) + "|" + levels(b, false, 0)
@@ -186,8 +180,8 @@ func TestBookSyncRules(t *testing.T) {
 	t.Run("delta before the first snapshot is dropped", func(t *testing.T) {
 		s, fc, sink := testSession(t, Config{})
 		mustHandle(t, s, fc, bookFrame("delta", 9, `["100.3","7"]`, ``))
-		if got := both(s); got != "|" || sink.updates != 0 {
-			t.Fatalf("book %q, %d updates", got, sink.updates)
+		if got := both(s); got != "|" || len(sink.Updates) != 0 {
+			t.Fatalf("book %q, %d updates", got, len(sink.Updates))
 		}
 		mustHandle(t, s, fc, snap)
 		mustHandle(t, s, fc, bookFrame("delta", 11, `["100.4","0"],["100.3","7"],["99","1"]`, `["100.6","4.5"],["100.7","1"],["101","0"]`))
@@ -198,8 +192,8 @@ func TestBookSyncRules(t *testing.T) {
 		if got := sinkBook(sink); got != want {
 			t.Fatalf("sink book %s, want %s", got, want)
 		}
-		if sink.count(market.StreamSynced, "") != 1 || sink.count(market.StreamGap, "") != 0 {
-			t.Fatalf("events %s", sink.kinds())
+		if sink.Count(market.StreamSynced, venuetest.AnySymbol) != 1 || sink.Count(market.StreamGap, venuetest.AnySymbol) != 0 {
+			t.Fatalf("events %s", sink.EventLog())
 		}
 	})
 	t.Run("a snapshot resets at any time", func(t *testing.T) {
@@ -214,8 +208,8 @@ func TestBookSyncRules(t *testing.T) {
 		if got := sinkBook(sink); got != "200:1 199:3|201:2" {
 			t.Fatalf("sink book %s", got)
 		}
-		if sink.count(market.StreamGap, "") != 0 || sink.count(market.StreamResyncing, "") != 0 {
-			t.Fatalf("events %s", sink.kinds())
+		if sink.Count(market.StreamGap, venuetest.AnySymbol) != 0 || sink.Count(market.StreamResyncing, venuetest.AnySymbol) != 0 {
+			t.Fatalf("events %s", sink.EventLog())
 		}
 	})
 	t.Run("u=1 resets", func(t *testing.T) {
@@ -229,22 +223,22 @@ func TestBookSyncRules(t *testing.T) {
 		if got := sinkBook(sink); got != "49:2|51:1" {
 			t.Fatalf("sink book %s", got)
 		}
-		if sink.count(market.StreamGap, "") != 0 {
-			t.Fatalf("events %s", sink.kinds())
+		if sink.Count(market.StreamGap, venuetest.AnySymbol) != 0 {
+			t.Fatalf("events %s", sink.EventLog())
 		}
 	})
 	t.Run("stale deltas are ignored", func(t *testing.T) {
 		s, fc, sink := testSession(t, Config{})
 		mustHandle(t, s, fc, snap)
 		mustHandle(t, s, fc, bookFrame("delta", 11, `["100.2","9"]`, ``))
-		n := sink.updates
+		n := len(sink.Updates)
 		mustHandle(t, s, fc, bookFrame("delta", 11, `["100.2","1"]`, ``))
 		mustHandle(t, s, fc, bookFrame("delta", 7, `["100.5","0"]`, ``))
-		if got := both(s); got != "100.5:1 100.4:2 100.2:9 100.1:3|100.6:4 100.9:5" || sink.updates != n {
-			t.Fatalf("book %s, updates %d→%d", got, n, sink.updates)
+		if got := both(s); got != "100.5:1 100.4:2 100.2:9 100.1:3|100.6:4 100.9:5" || len(sink.Updates) != n {
+			t.Fatalf("book %s, updates %d→%d", got, n, len(sink.Updates))
 		}
-		if sink.count(market.StreamGap, "") != 0 {
-			t.Fatalf("events %s", sink.kinds())
+		if sink.Count(market.StreamGap, venuetest.AnySymbol) != 0 {
+			t.Fatalf("events %s", sink.EventLog())
 		}
 	})
 	t.Run("a jump is a gap: resubscribe, then the new snapshot", func(t *testing.T) {
@@ -252,8 +246,8 @@ func TestBookSyncRules(t *testing.T) {
 		mustHandle(t, s, fc, snap)
 		sent := len(fc.sent)
 		mustHandle(t, s, fc, bookFrame("delta", 12, `["100.2","9"]`, ``))
-		if sink.count(market.StreamGap, `^seq gap: u 12, have 10$`) != 1 || sink.count(market.StreamResyncing, "seq gap") != 1 {
-			t.Fatalf("events %s", sink.kinds())
+		if sink.CountDetail(market.StreamGap, `^seq gap: u 12, have 10$`) != 1 || sink.CountDetail(market.StreamResyncing, "seq gap") != 1 {
+			t.Fatalf("events %s", sink.EventLog())
 		}
 		got := strings.Join(fc.sent[sent:], "\n")
 		want := `{"req_id":"uns-4","op":"unsubscribe","args":["orderbook.50.BTCUSDT"]}` + "\n" +
@@ -264,41 +258,41 @@ func TestBookSyncRules(t *testing.T) {
 		if both(s) != "|" || sinkBook(sink) != "dropped" {
 			t.Fatalf("book %s, sink %s", both(s), sinkBook(sink))
 		}
-		n := sink.updates
+		n := len(sink.Updates)
 		mustHandle(t, s, fc, bookFrame("delta", 13, `["100.2","9"]`, ``)) // dropped while resyncing
 		mustHandle(t, s, fc, `{"success":true,"ret_msg":"unsubscribe","conn_id":"c","req_id":"uns-4","op":"unsubscribe"}`)
 		mustHandle(t, s, fc, `{"success":true,"ret_msg":"subscribe","conn_id":"c","req_id":"sub-5","op":"subscribe"}`)
-		if sink.updates != n || len(fc.sent) != sent+2 {
-			t.Fatalf("updates %d→%d, sent %d", n, sink.updates, len(fc.sent)-sent)
+		if len(sink.Updates) != n || len(fc.sent) != sent+2 {
+			t.Fatalf("updates %d→%d, sent %d", n, len(sink.Updates), len(fc.sent)-sent)
 		}
 		mustHandle(t, s, fc, bookFrame("snapshot", 20, `["100.2","9"],["100.1","3"]`, `["100.6","4"]`))
 		mustHandle(t, s, fc, bookFrame("delta", 21, ``, `["100.8","2"]`))
 		if got := sinkBook(sink); got != "100.2:9 100.1:3|100.6:4 100.8:2" || both(s) != got {
 			t.Fatalf("sink %s, own %s", got, both(s))
 		}
-		if sink.count(market.StreamSynced, "") != 2 || s.books[0].resyncing {
-			t.Fatalf("events %s", sink.kinds())
+		if sink.Count(market.StreamSynced, venuetest.AnySymbol) != 2 || s.books[0].resyncing {
+			t.Fatalf("events %s", sink.EventLog())
 		}
-		sink.check(t)
+		sink.Check(t)
 	})
 	t.Run("a crossed book resyncs and is never emitted", func(t *testing.T) {
 		s, fc, sink := testSession(t, Config{})
 		mustHandle(t, s, fc, snap)
-		n := sink.updates
+		n := len(sink.Updates)
 		mustHandle(t, s, fc, bookFrame("delta", 11, `["100.7","1"]`, ``))
-		if sink.updates != n || sink.count(market.StreamGap, `^crossed book after u 11: bid 100.7 >= ask 100.6$`) != 1 ||
-			sink.count(market.StreamResyncing, "crossed") != 1 {
-			t.Fatalf("updates %d→%d, events %s", n, sink.updates, sink.kinds())
+		if len(sink.Updates) != n || sink.CountDetail(market.StreamGap, `^crossed book after u 11: bid 100.7 >= ask 100.6$`) != 1 ||
+			sink.CountDetail(market.StreamResyncing, "crossed") != 1 {
+			t.Fatalf("updates %d→%d, events %s", n, len(sink.Updates), sink.EventLog())
 		}
 		if both(s) != "|" || !strings.Contains(fc.sent[len(fc.sent)-1], `"op":"subscribe","args":["orderbook.50.BTCUSDT"]`) {
 			t.Fatalf("book %s, sent %v", both(s), fc.sent)
 		}
 		// A crossed snapshot is not served either.
 		mustHandle(t, s, fc, bookFrame("snapshot", 30, `["101","1"]`, `["100","1"]`))
-		if sink.updates != n || both(s) != "|" {
+		if len(sink.Updates) != n || both(s) != "|" {
 			t.Fatalf("crossed snapshot served: %s", both(s))
 		}
-		sink.check(t)
+		sink.Check(t)
 	})
 	t.Run("depth-1 snapshots with an unchanged u are heartbeats", func(t *testing.T) {
 		s, fc, sink := testSession(t, Config{BookDepth: 1})
@@ -308,8 +302,8 @@ func TestBookSyncRules(t *testing.T) {
 		mustHandle(t, s, fc, frame(50, `["100","1"]`, `["101","2"]`))
 		mustHandle(t, s, fc, frame(50, `["100","1"]`, `["101","2"]`))
 		mustHandle(t, s, fc, frame(50, `["100","1"]`, `["101","2"]`))
-		if sink.count(market.StreamGap, "") != 0 || sink.count(market.StreamResyncing, "") != 0 || sink.count(market.StreamSynced, "") != 1 {
-			t.Fatalf("events %s", sink.kinds())
+		if sink.Count(market.StreamGap, venuetest.AnySymbol) != 0 || sink.Count(market.StreamResyncing, venuetest.AnySymbol) != 0 || sink.Count(market.StreamSynced, venuetest.AnySymbol) != 1 {
+			t.Fatalf("events %s", sink.EventLog())
 		}
 		mustHandle(t, s, fc, frame(57, `["100.5","3"]`, `["101","2"]`))
 		if got := sinkBook(sink); got != "100.5:3|101:2" || both(s) != got {
@@ -346,18 +340,18 @@ func TestMalformedFrames(t *testing.T) {
 	for _, f := range frames {
 		mustHandle(t, s, fc, f)
 	}
-	if n := sink.count(market.StreamMalformed, ""); n != len(frames) {
-		t.Errorf("%d malformed events for %d frames: %s", n, len(frames), sink.kinds())
+	if n := sink.Count(market.StreamMalformed, venuetest.AnySymbol); n != len(frames) {
+		t.Errorf("%d malformed events for %d frames: %s", n, len(frames), sink.EventLog())
 	}
 	if got := levels(ownBook(s, "BTCUSDT"), true, 0) + "|" + levels(ownBook(s, "BTCUSDT"), false, 0); got != "100:1|101:2" || s.books[0].lastU != 10 {
 		t.Errorf("book touched: %s, lastU %d", got, s.books[0].lastU)
 	}
-	if len(sink.trades) != 0 || len(sink.candles) != 0 {
-		t.Errorf("forwarded from malformed frames: %v %v", sink.trades, sink.candles)
+	if len(sink.Trades) != 0 || len(sink.Candles) != 0 {
+		t.Errorf("forwarded from malformed frames: %v %v", sink.Trades, sink.Candles)
 	}
 	// The book goes on with the next good delta.
 	mustHandle(t, s, fc, bookFrame("delta", 11, `["99","1"]`, ``))
-	if got := levels(sink.books["BTCUSDT"], true, 0); got != "100:1 99:1" {
+	if got := levels(sink.Books["BTCUSDT"], true, 0); got != "100:1 99:1" {
 		t.Errorf("sink bids %s", got)
 	}
 }

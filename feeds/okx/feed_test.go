@@ -9,6 +9,7 @@ import (
 
 	"github.com/tradeconsole/tradeconsole/feeds/fakevenue"
 	"github.com/tradeconsole/tradeconsole/feeds/venue"
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -21,7 +22,7 @@ type rig struct {
 	p      *fakevenue.Player
 	v      *fakevenue.OKX
 	f      *Feed
-	sink   *testSink
+	sink   *venuetest.Sink
 	cancel context.CancelFunc
 	runErr chan error
 	played chan error
@@ -47,7 +48,7 @@ func newRig(t *testing.T, sc fakevenue.ScriptConfig, po fakevenue.PlayerOptions,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rig{t: t, s: s, p: p, v: v, f: f, sink: newTestSink()}
+	return &rig{t: t, s: s, p: p, v: v, f: f, sink: newSink()}
 }
 
 func (r *rig) start() {
@@ -77,7 +78,7 @@ func (r *rig) finish(d time.Duration, lost func(fakevenue.Trade) bool, allKlines
 		r.runErr <- err
 		r.t.Fatalf("Run ended early: %v", err)
 	case <-time.After(d):
-		r.t.Fatalf("the script was not played within %s; events: %s", d, r.sink.eventSummary())
+		r.t.Fatalf("the script was not played within %s; events: %s", d, r.sink.EventLog())
 	}
 	var want []string // the trades that must arrive
 	wantKlines := 0
@@ -89,15 +90,15 @@ func (r *rig) finish(d time.Duration, lost func(fakevenue.Trade) bool, allKlines
 		}
 		wantKlines += len(r.s.Klines(sym))
 	}
-	r.sink.waitFor(r.t, 10*time.Second, "the final books", func() bool { return r.booksMatchLocked() == "" })
+	r.sink.Wait(r.t, "the final books", 10*time.Second, func() bool { return r.booksMatchLocked() == "" })
 	// What is missing then is reported by checkTrades and checkKlines.
-	r.sink.poll(5*time.Second, func() bool {
+	r.sink.Poll(5*time.Second, func() bool {
 		for _, k := range want {
-			if r.sink.ids[k] == 0 {
+			if r.sink.TradeIDs[k] == 0 {
 				return false
 			}
 		}
-		return !allKlines || len(r.sink.candles) >= wantKlines
+		return !allKlines || len(r.sink.Candles) >= wantKlines
 	})
 	r.cancel()
 	if err := <-r.runErr; err != nil {
@@ -110,8 +111,8 @@ func (r *rig) finish(d time.Duration, lost func(fakevenue.Trade) bool, allKlines
 func (r *rig) booksMatchLocked() string {
 	for _, sym := range r.s.Config.Symbols {
 		want, _ := r.p.Book(sym)
-		b := r.sink.books[sym]
-		if b == nil || !r.sink.hasBook[sym] {
+		b := r.sink.Books[sym]
+		if b == nil {
 			return string(sym) + ": no book"
 		}
 		got := [2][]market.Level{b.Bids(20, nil), b.Asks(20, nil)}
@@ -135,9 +136,9 @@ func (r *rig) booksMatchLocked() string {
 // script trade for which lost returns false arrived.
 func (r *rig) checkTrades(lost func(fakevenue.Trade) bool) {
 	r.t.Helper()
-	r.sink.mu.Lock()
-	defer r.sink.mu.Unlock()
-	for id, n := range r.sink.ids {
+	r.sink.Lock()
+	defer r.sink.Unlock()
+	for id, n := range r.sink.TradeIDs {
 		if n != 1 {
 			r.t.Fatalf("trade %s forwarded %d times", id, n)
 		}
@@ -148,16 +149,16 @@ func (r *rig) checkTrades(lost func(fakevenue.Trade) bool) {
 		for _, tr := range r.s.Trades(sym) {
 			key := string(sym) + ":" + strconv.FormatInt(tr.ID, 10)
 			script[key] = tr
-			if r.sink.ids[key] == 0 && (lost == nil || !lost(tr)) {
+			if r.sink.TradeIDs[key] == 0 && (lost == nil || !lost(tr)) {
 				missing++
 				r.t.Logf("missing %s at script time %d ms", key, tr.Time-r.s.Config.Start)
 			}
 		}
 	}
 	if missing > 0 {
-		r.t.Fatalf("%d trades missing (of %d; got %d)\n%s", missing, len(script), len(r.sink.trades), r.sink.eventSummaryLocked())
+		r.t.Fatalf("%d trades missing (of %d; got %d)\n%s", missing, len(script), len(r.sink.Trades), r.sink.EventLogLocked())
 	}
-	for _, got := range r.sink.trades {
+	for _, got := range r.sink.Trades {
 		w, ok := script[string(got.Symbol)+":"+got.ID]
 		px, _ := strconv.ParseFloat(w.Price, 64)
 		sz, _ := strconv.ParseFloat(w.Size, 64)
@@ -172,8 +173,8 @@ func (r *rig) checkTrades(lost func(fakevenue.Trade) bool) {
 // backfills it over REST).
 func (r *rig) checkKlines(all bool) {
 	r.t.Helper()
-	r.sink.mu.Lock()
-	defer r.sink.mu.Unlock()
+	r.sink.Lock()
+	defer r.sink.Unlock()
 	want := map[market.Symbol]map[int64]market.Candle{}
 	total := 0
 	for _, sym := range r.s.Config.Symbols {
@@ -185,7 +186,7 @@ func (r *rig) checkKlines(all bool) {
 		}
 	}
 	seen := map[market.Symbol]map[int64]bool{}
-	for _, c := range r.sink.candles {
+	for _, c := range r.sink.Candles {
 		if seen[c.Symbol] == nil {
 			seen[c.Symbol] = map[int64]bool{}
 		}
@@ -197,19 +198,22 @@ func (r *rig) checkKlines(all bool) {
 			r.t.Fatalf("kline %+v, want %+v", c, w)
 		}
 	}
-	if all && len(r.sink.candles) != total {
-		r.t.Fatalf("%d klines, want %d", len(r.sink.candles), total)
+	if all && len(r.sink.Candles) != total {
+		r.t.Fatalf("%d klines, want %d", len(r.sink.Candles), total)
 	}
 }
 
 func (r *rig) checkClean() {
 	r.t.Helper()
-	r.sink.mu.Lock()
-	defer r.sink.mu.Unlock()
-	if r.sink.orphans != 0 || r.sink.crossed != 0 {
-		r.t.Fatalf("%d deltas without a book, %d crossed books", r.sink.orphans, r.sink.crossed)
+	r.sink.Lock()
+	defer r.sink.Unlock()
+	if r.sink.Orphans != 0 || r.sink.Crossed != 0 {
+		r.t.Fatalf("%d deltas without a book, %d crossed books", r.sink.Orphans, r.sink.Crossed)
 	}
-	if n := len(r.sink.kindsLocked(market.StreamMalformed)); n != 0 {
+	if v := r.sink.Violations; len(v) != 0 {
+		r.t.Fatalf("%d contract violations, the first: %s", len(v), v[0])
+	}
+	if n := len(r.sink.OfKindLocked(market.StreamMalformed)); n != 0 {
 		r.t.Fatalf("%d malformed frames", n)
 	}
 }
@@ -231,24 +235,24 @@ func TestFeedAgainstFake(t *testing.T) {
 	r.checkTrades(nil)
 	r.checkKlines(true)
 	r.checkClean()
-	if n := len(r.sink.connKinds(market.StreamConnected, "BTCUSDT")); n != 2 {
-		t.Fatalf("%d connected events (public and business expected): %s", n, r.sink.eventSummary())
+	if n := len(connKinds(r.sink, market.StreamConnected, "BTCUSDT")); n != 2 {
+		t.Fatalf("%d connected events (public and business expected): %s", n, r.sink.EventLog())
 	}
 	// Every frame was timed from its read to the end of its handling (the trades alone came
 	// one a frame).
-	if l := r.f.FrameLatency(); l.N < int64(len(r.sink.trades)) || l.Max <= 0 || l.Quantile(0.99) > l.Max || l.Mean() > l.Max {
-		t.Errorf("frame latency over %d frames: p99 %s, mean %s, max %s (want ≥ %d frames)", l.N, l.Quantile(0.99), l.Mean(), l.Max, len(r.sink.trades))
+	if l := r.f.FrameLatency(); l.N < int64(len(r.sink.Trades)) || l.Max <= 0 || l.Quantile(0.99) > l.Max || l.Mean() > l.Max {
+		t.Errorf("frame latency over %d frames: p99 %s, mean %s, max %s (want ≥ %d frames)", l.N, l.Quantile(0.99), l.Mean(), l.Max, len(r.sink.Trades))
 	}
 	for _, k := range []market.StreamKind{market.StreamGap, market.StreamChecksum, market.StreamReconnecting, market.StreamError} {
-		if n := len(r.sink.kinds(k)); n != 0 {
-			t.Fatalf("%d %s events: %s", n, k, r.sink.eventSummary())
+		if n := len(r.sink.OfKind(k)); n != 0 {
+			t.Fatalf("%d %s events: %s", n, k, r.sink.EventLog())
 		}
 	}
 	// Each socket reports for what it carries: public trades and books, business candles.
-	if e := r.sink.kinds(market.StreamConnecting); len(e) != 2*3 {
+	if e := r.sink.OfKind(market.StreamConnecting); len(e) != 2*3 {
 		t.Fatalf("connecting events %+v", e)
 	}
-	for _, e := range r.sink.kinds(market.StreamConnecting) {
+	for _, e := range r.sink.OfKind(market.StreamConnecting) {
 		public := strings.HasPrefix(e.Detail, "okx public")
 		if e.Symbol == "" || public != (e.Channel != market.ChannelCandles) {
 			t.Fatalf("connecting event %+v: the wrong symbol or channel for its socket", e)
@@ -274,7 +278,7 @@ func TestFeedReconnectsAfterDrops(t *testing.T) {
 	r.checkKlines(true) // no kline falls in a lost window
 	r.checkClean()
 	// Each drop: both sockets report reconnecting, then connected again.
-	ev := r.sink.events
+	ev := r.sink.Events
 	rec, conn := 0, 0
 	for _, e := range ev {
 		switch {
@@ -285,14 +289,14 @@ func TestFeedReconnectsAfterDrops(t *testing.T) {
 		}
 	}
 	if rec < 2*drops || conn < 2*drops {
-		t.Fatalf("%d reconnecting, %d connected after them: %s", rec, conn, r.sink.eventSummary())
+		t.Fatalf("%d reconnecting, %d connected after them: %s", rec, conn, r.sink.EventLog())
 	}
 	if r.v.Connections(fakevenue.OKXPublicPath) < 1+drops || r.v.Connections(fakevenue.OKXBusinessPath) < 1+drops {
 		t.Fatalf("connections %d/%d", r.v.Connections(fakevenue.OKXPublicPath), r.v.Connections(fakevenue.OKXBusinessPath))
 	}
 	// Every book was dropped (resyncing) and re-sent whole after each reconnect.
 	for _, sym := range twoSyms {
-		if n := r.sink.snapshot[sym]; n < 1+drops {
+		if n := r.sink.Snapshots[sym]; n < 1+drops {
 			t.Fatalf("%s: %d snapshots", sym, n)
 		}
 	}
@@ -308,20 +312,20 @@ func TestFeedGapResyncs(t *testing.T) {
 	r.start()
 	r.finish(20*time.Second, nil, true)
 	_, gaps, _ := r.p.Counts()
-	es := r.sink.kinds(market.StreamGap)
+	es := r.sink.OfKind(market.StreamGap)
 	t.Logf("%d gaps injected, %d seen", gaps, len(es))
 	if len(es) > gaps || count(es, "BTCUSDT", "seq gap: prevSeqId ") == 0 || count(es, "ETHUSDT", "seq gap: prevSeqId ") == 0 {
-		t.Fatalf("%d gaps injected, %d seen: %s", gaps, len(es), r.sink.eventSummary())
+		t.Fatalf("%d gaps injected, %d seen: %s", gaps, len(es), r.sink.EventLog())
 	}
 	// Each gap: the book is dropped (resyncing) and sent whole again (synced; +2 for the start).
-	if rs := r.sink.kinds(market.StreamResyncing); len(rs) != len(es) {
+	if rs := r.sink.OfKind(market.StreamResyncing); len(rs) != len(es) {
 		t.Fatalf("%d resyncing events for %d gaps", len(rs), len(es))
 	}
-	if sy := r.sink.kinds(market.StreamSynced); len(sy) != len(es)+2 {
+	if sy := r.sink.OfKind(market.StreamSynced); len(sy) != len(es)+2 {
 		t.Fatalf("%d synced events for %d gaps", len(sy), len(es))
 	}
 	for _, sym := range twoSyms {
-		if n := r.sink.snapshot[sym]; n != 1+count(es, sym, "") {
+		if n := r.sink.Snapshots[sym]; n != 1+count(es, sym, "") {
 			t.Fatalf("%s: %d snapshots", sym, n)
 		}
 	}
@@ -339,18 +343,18 @@ func TestFeedChecksumResyncs(t *testing.T) {
 	r.start()
 	r.finish(20*time.Second, nil, true)
 	_, _, bad := r.p.Counts()
-	es := r.sink.kinds(market.StreamChecksum)
+	es := r.sink.OfKind(market.StreamChecksum)
 	t.Logf("%d bad checksums injected, %d seen", bad, len(es))
 	if len(es) > bad || count(es, "BTCUSDT", "checksum mismatch: venue ") == 0 || count(es, "ETHUSDT", "checksum mismatch: venue ") == 0 {
-		t.Fatalf("%d bad checksums injected, %d seen: %s", bad, len(es), r.sink.eventSummary())
+		t.Fatalf("%d bad checksums injected, %d seen: %s", bad, len(es), r.sink.EventLog())
 	}
-	if n := len(r.sink.kinds(market.StreamGap)); n != 0 {
+	if n := len(r.sink.OfKind(market.StreamGap)); n != 0 {
 		t.Fatalf("%d gap events", n)
 	}
-	if rs := r.sink.kinds(market.StreamResyncing); len(rs) != len(es) {
+	if rs := r.sink.OfKind(market.StreamResyncing); len(rs) != len(es) {
 		t.Fatalf("%d resyncing events for %d bad checksums", len(rs), len(es))
 	}
-	if sy := r.sink.kinds(market.StreamSynced); len(sy) != len(es)+2 {
+	if sy := r.sink.OfKind(market.StreamSynced); len(sy) != len(es)+2 {
 		t.Fatalf("%d synced events for %d bad checksums", len(sy), len(es))
 	}
 	r.checkTrades(nil)
@@ -373,10 +377,10 @@ func TestFeedAllFaults(t *testing.T) {
 	r.start()
 	r.finish(30*time.Second, lost, false)
 	drops, gaps, bad := r.p.Counts()
-	ng, nc := len(r.sink.kinds(market.StreamGap)), len(r.sink.kinds(market.StreamChecksum))
+	ng, nc := len(r.sink.OfKind(market.StreamGap)), len(r.sink.OfKind(market.StreamChecksum))
 	t.Logf("injected %d drops, %d gaps, %d bad checksums; seen %d gaps, %d checksum failures", drops, gaps, bad, ng, nc)
 	if drops != 5 || ng == 0 || nc == 0 || ng > gaps || nc > bad {
-		t.Fatalf("faults seen: %d gaps, %d checksums: %s", ng, nc, r.sink.eventSummary())
+		t.Fatalf("faults seen: %d gaps, %d checksums: %s", ng, nc, r.sink.EventLog())
 	}
 	r.checkTrades(lost)
 	r.checkKlines(false)
@@ -392,8 +396,8 @@ func TestFeedLegacyWire(t *testing.T) {
 	r.checkTrades(nil)
 	r.checkKlines(true)
 	r.checkClean()
-	if n := len(r.sink.kinds(market.StreamChecksum)) + len(r.sink.kinds(market.StreamGap)); n != 0 {
-		t.Fatalf("faults: %s", r.sink.eventSummary())
+	if n := len(r.sink.OfKind(market.StreamChecksum)) + len(r.sink.OfKind(market.StreamGap)); n != 0 {
+		t.Fatalf("faults: %s", r.sink.EventLog())
 	}
 }
 
@@ -403,9 +407,9 @@ func TestFeedStallWatchdog(t *testing.T) {
 		fakevenue.OKXOptions{}, func(c *Config) { c.PingEvery, c.Silence = 100*time.Millisecond, 400*time.Millisecond })
 	r.start()
 	r.finish(20*time.Second, nil, true)
-	rec := r.sink.connKinds(market.StreamReconnecting, "BTCUSDT")
+	rec := connKinds(r.sink, market.StreamReconnecting, "BTCUSDT")
 	if count(rec, "BTCUSDT", "watchdog") == 0 {
-		t.Fatalf("no watchdog reconnect: %s", r.sink.eventSummary())
+		t.Fatalf("no watchdog reconnect: %s", r.sink.EventLog())
 	}
 	r.checkTrades(nil) // a stall loses nothing
 	r.checkClean()
@@ -426,7 +430,7 @@ func TestFeedRejectedSubscription(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not stop on a rejected subscription")
 	}
-	if e := r.sink.kinds(market.StreamError); len(e) != 1 || e[0].Symbol != "ETHUSDT" || e[0].Channel != market.ChannelBook {
+	if e := r.sink.OfKind(market.StreamError); len(e) != 1 || e[0].Symbol != "ETHUSDT" || e[0].Channel != market.ChannelBook {
 		t.Fatalf("error events %+v", e)
 	}
 }
@@ -435,7 +439,7 @@ func TestFeedHandoverOnNotice(t *testing.T) {
 	r := newRig(t, fakevenue.ScriptConfig{Duration: 2 * time.Minute, Seed: 18}, fakevenue.PlayerOptions{Rate: 3000},
 		fakevenue.OKXOptions{}, nil)
 	r.start()
-	r.sink.waitFor(t, 10*time.Second, "some trades", func() bool { return len(r.sink.trades) >= 100 })
+	r.sink.Wait(t, "some trades", 10*time.Second, func() bool { return len(r.sink.Trades) >= 100 })
 	if n := r.v.Notice(); n != 2 {
 		t.Fatalf("notice reached %d connections", n)
 	}
@@ -445,16 +449,16 @@ func TestFeedHandoverOnNotice(t *testing.T) {
 	}
 	// The notice is no reconnect (which would drop the books): each socket reports that it is
 	// connecting its replacement, then connected.
-	for _, e := range r.sink.kinds(market.StreamReconnecting) {
+	for _, e := range r.sink.OfKind(market.StreamReconnecting) {
 		if strings.Contains(e.Detail, "64008") {
 			t.Fatalf("the notice was reported as a reconnect: %+v", e)
 		}
 	}
-	if c := r.sink.connKinds(market.StreamConnecting, "BTCUSDT"); count(c, "BTCUSDT", "64008") != 2 {
+	if c := connKinds(r.sink, market.StreamConnecting, "BTCUSDT"); count(c, "BTCUSDT", "64008") != 2 {
 		t.Fatalf("connecting events %+v", c)
 	}
-	if n := len(r.sink.connKinds(market.StreamConnected, "BTCUSDT")); n != 4 {
-		t.Fatalf("%d connected events: %s", n, r.sink.eventSummary())
+	if n := len(connKinds(r.sink, market.StreamConnected, "BTCUSDT")); n != 4 {
+		t.Fatalf("%d connected events: %s", n, r.sink.EventLog())
 	}
 	r.checkTrades(nil) // none lost, none twice
 	r.checkKlines(true)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tradeconsole/tradeconsole/feeds/venue"
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -33,7 +34,7 @@ func checkBook(t testing.TB, b *book) {
 }
 
 func fixtureFrames() []string {
-	b, err := os.ReadFile("../../../shared/fixtures/exchanges/okx_checksum_vector_btc_usdt_2022.json")
+	b, err := os.ReadFile(venuetest.FixtureDir + "okx_checksum_vector_btc_usdt_2022.json")
 	if err != nil {
 		return nil
 	}
@@ -73,7 +74,7 @@ func FuzzOKXFrame(f *testing.F) {
 	cfg := base.f
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, kind := range []socketKind{socketPublic, socketBusiness} {
-			sink := newTestSink()
+			sink := newSink()
 			rs := newRunState(cfg, sink)
 			rs.dedupe = venue.NewDedupe(64)
 			s := newSession(rs, kind, cfg.cfg.Symbols)
@@ -91,7 +92,7 @@ func FuzzOKXFrame(f *testing.F) {
 					checkBook(t, &bs.b)
 				}
 			}
-			if sink.crossed != 0 {
+			if sink.Crossed != 0 {
 				t.Fatal("a crossed book reached the sink")
 			}
 		}

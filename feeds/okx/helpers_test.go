@@ -7,165 +7,24 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
-// testSink records what a feed emits and keeps each symbol's book the way the engine does:
-// a snapshot replaces it, StreamResyncing drops it, a delta applies to it.
-type testSink struct {
-	mu       sync.Mutex
-	trades   []market.Trade
-	ids      map[string]int
-	updates  []market.BookUpdate
-	books    map[market.Symbol]*market.Book
-	hasBook  map[market.Symbol]bool
-	candles  []market.Candle
-	events   []market.StreamEvent
-	crossed  int // deltas after which the sink's book was crossed
-	orphans  int // deltas with no book to apply to (before a snapshot, after a resync)
-	notify   chan struct{}
-	snapshot map[market.Symbol]int
-}
-
-func newTestSink() *testSink {
-	return &testSink{ids: map[string]int{}, books: map[market.Symbol]*market.Book{}, hasBook: map[market.Symbol]bool{},
-		notify: make(chan struct{}, 1), snapshot: map[market.Symbol]int{}}
-}
-
-func (s *testSink) poke() {
-	select {
-	case s.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (s *testSink) OnTrade(t market.Trade) {
-	s.mu.Lock()
-	s.trades = append(s.trades, t)
-	s.ids[string(t.Symbol)+":"+t.ID]++
-	s.mu.Unlock()
-	s.poke()
-}
-
-func (s *testSink) OnBook(u market.BookUpdate) {
-	s.mu.Lock()
-	s.updates = append(s.updates, u)
-	b := s.books[u.Symbol]
-	if b == nil {
-		b = market.NewBook(u.Exchange, u.Symbol)
-		s.books[u.Symbol] = b
-	}
-	switch {
-	case u.Snapshot:
-		b.Reset()
-		b.Apply(u)
-		s.hasBook[u.Symbol] = true
-		s.snapshot[u.Symbol]++
-	case !s.hasBook[u.Symbol]:
-		s.orphans++
-	default:
-		b.Apply(u)
-	}
-	if b.Crossed() {
-		s.crossed++
-	}
-	s.mu.Unlock()
-	s.poke()
-}
-
-func (s *testSink) OnCandle(c market.Candle, backfilled bool) {
-	s.mu.Lock()
-	s.candles = append(s.candles, c)
-	s.mu.Unlock()
-	s.poke()
-}
-
-func (s *testSink) OnStream(e market.StreamEvent) {
-	s.mu.Lock()
-	s.events = append(s.events, e)
-	if e.Kind == market.StreamResyncing && e.Channel == market.ChannelBook {
-		s.hasBook[e.Symbol] = false
-	}
-	s.mu.Unlock()
-	s.poke()
-}
-
-// waitFor polls cond (called with the sink locked) until it holds or the deadline passes.
-func (s *testSink) waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !s.poll(d, cond) {
-		t.Fatalf("timed out waiting for %s; events: %s", what, s.eventSummary())
-	}
-}
-
-// poll reports whether cond held before the deadline.
-func (s *testSink) poll(d time.Duration, cond func() bool) bool {
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s.mu.Lock()
-		ok := cond()
-		s.mu.Unlock()
-		if ok {
-			return true
-		}
-		select {
-		case <-s.notify:
-		case <-tick.C:
-		case <-deadline.C:
-			return false
-		}
-	}
-}
-
-func (s *testSink) kinds(kind market.StreamKind) []market.StreamEvent {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.kindsLocked(kind)
-}
-
-func (s *testSink) kindsLocked(kind market.StreamKind) []market.StreamEvent {
-	var out []market.StreamEvent
-	for _, e := range s.events {
-		if e.Kind == kind {
-			out = append(out, e)
-		}
-	}
-	return out
-}
+// newSink makes the sink a test's feed emits into (OKX deltas may repeat a price).
+func newSink() *venuetest.Sink { return venuetest.New(Exchange, venuetest.RepeatedPrices) }
 
 // connKinds are the events of kind that report a connection's state, one per connection: the
 // public socket's on sym's trades, the business socket's on sym's candles.
-func (s *testSink) connKinds(kind market.StreamKind, sym market.Symbol) []market.StreamEvent {
+func connKinds(s *venuetest.Sink, kind market.StreamKind, sym market.Symbol) []market.StreamEvent {
 	var out []market.StreamEvent
-	for _, e := range s.kinds(kind) {
+	for _, e := range s.OfKind(kind) {
 		if e.Symbol == sym && (e.Channel == market.ChannelTrades || e.Channel == market.ChannelCandles) {
 			out = append(out, e)
 		}
 	}
 	return out
-}
-
-func (s *testSink) eventSummary() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.eventSummaryLocked()
-}
-
-func (s *testSink) eventSummaryLocked() string {
-	var b strings.Builder
-	for i, e := range s.events {
-		if i >= 400 {
-			fmt.Fprintf(&b, "… (%d in all)", len(s.events))
-			break
-		}
-		fmt.Fprintf(&b, "\n  %d %s %s/%s: %s", e.Time%1000000, e.Kind, e.Symbol, e.Channel, e.Detail)
-	}
-	return b.String()
 }
 
 // fakeLink stands in for a *venue.Conn.
@@ -207,7 +66,7 @@ type testSession struct {
 	t    testing.TB
 	s    *session
 	l    *fakeLink
-	sink *testSink
+	sink *venuetest.Sink
 	f    *Feed
 }
 
@@ -220,7 +79,7 @@ func newTestSession(t testing.TB, cfg Config, kind socketKind) *testSession {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := newTestSink()
+	sink := newSink()
 	rs := newRunState(f, sink)
 	ts := &testSession{t: t, s: newSession(rs, kind, f.cfg.Symbols), l: &fakeLink{active: true}, sink: sink, f: f}
 	if err := ts.s.open(ts.l); err != nil {

@@ -3,13 +3,13 @@ package okx
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tradeconsole/tradeconsole/feeds/venue"
+	"github.com/tradeconsole/tradeconsole/feeds/venue/venuetest"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -71,8 +71,8 @@ func TestDocFramesBookAndTrades(t *testing.T) {
 		t.Fatal("ready before the first snapshot")
 	}
 	ts.feed(docUpdate) // before any snapshot: ignored
-	if got := dump(&ts.book("BTC-USDT").b); got != "bids | asks" || len(ts.sink.updates) != 0 {
-		t.Fatalf("update before snapshot changed %q / emitted %d", got, len(ts.sink.updates))
+	if got := dump(&ts.book("BTC-USDT").b); got != "bids | asks" || len(ts.sink.Updates) != 0 {
+		t.Fatalf("update before snapshot changed %q / emitted %d", got, len(ts.sink.Updates))
 	}
 	ts.feed(docSnapshot)
 	if ts.l.ready != 1 {
@@ -87,10 +87,10 @@ func TestDocFramesBookAndTrades(t *testing.T) {
 		t.Fatalf("after update:\n got %s\nwant %s", got, want)
 	}
 	ts.feed(docIdle)
-	if bs.last != 123457 || len(ts.sink.updates) != 2 {
-		t.Fatalf("keep-alive: last %d, %d updates emitted", bs.last, len(ts.sink.updates))
+	if bs.last != 123457 || len(ts.sink.Updates) != 2 {
+		t.Fatalf("keep-alive: last %d, %d updates emitted", bs.last, len(ts.sink.Updates))
 	}
-	snap, delta := ts.sink.updates[0], ts.sink.updates[1]
+	snap, delta := ts.sink.Updates[0], ts.sink.Updates[1]
 	if !snap.Snapshot || snap.Seq != 123456 || snap.Time != 1597026383085 || len(snap.Bids) != 3 || snap.Bids[0] != (market.Level{Price: 8476.97, Size: 256}) ||
 		snap.Asks[0] != (market.Level{Price: 8476.98, Size: 415}) {
 		t.Fatalf("snapshot emitted %+v", snap)
@@ -100,7 +100,7 @@ func TestDocFramesBookAndTrades(t *testing.T) {
 		len(delta.Bids) != 1 || delta.Bids[0] != (market.Level{Price: 8476.97, Size: 250}) {
 		t.Fatalf("delta emitted %+v", delta)
 	}
-	if e := ts.sink.kinds(market.StreamSynced); len(e) != 1 || e[0].Symbol != "BTCUSDT" || e[0].Channel != market.ChannelBook {
+	if e := ts.sink.OfKind(market.StreamSynced); len(e) != 1 || e[0].Symbol != "BTCUSDT" || e[0].Channel != market.ChannelBook {
 		t.Fatalf("synced events %+v", e)
 	}
 
@@ -111,10 +111,10 @@ func TestDocFramesBookAndTrades(t *testing.T) {
 		{Exchange: "okx", Symbol: "BTCUSDT", ID: "130639474", Time: 1630048897897, Price: 42219.9, Size: 0.12060306, Side: market.Buy},
 		{Exchange: "okx", Symbol: "BTCUSDT", ID: "338476307", Time: 1652459224818, Price: 30236, Size: 0.0002, Side: market.Buy},
 	}
-	if len(ts.sink.trades) != 2 || ts.sink.trades[0] != want[0] || ts.sink.trades[1] != want[1] {
-		t.Fatalf("trades %+v", ts.sink.trades)
+	if len(ts.sink.Trades) != 2 || ts.sink.Trades[0] != want[0] || ts.sink.Trades[1] != want[1] {
+		t.Fatalf("trades %+v", ts.sink.Trades)
 	}
-	if n := len(ts.sink.kinds(market.StreamMalformed)); n != 0 {
+	if n := len(ts.sink.OfKind(market.StreamMalformed)); n != 0 {
 		t.Fatalf("%d malformed events", n)
 	}
 }
@@ -136,18 +136,18 @@ func TestBookSyncChain(t *testing.T) {
 		t.Fatalf("last %d synced %v", bs.last, bs.synced)
 	}
 	for _, k := range []market.StreamKind{market.StreamGap, market.StreamChecksum, market.StreamResyncing, market.StreamMalformed} {
-		if n := len(ts.sink.kinds(k)); n != 0 {
-			t.Fatalf("%d %s events: %s", n, k, ts.sink.eventSummary())
+		if n := len(ts.sink.OfKind(k)); n != 0 {
+			t.Fatalf("%d %s events: %s", n, k, ts.sink.EventLog())
 		}
 	}
-	if len(ts.sink.updates) != 4 { // snapshot + 3 deltas (the keep-alive emits nothing)
-		t.Fatalf("%d updates emitted", len(ts.sink.updates))
+	if len(ts.sink.Updates) != 4 { // snapshot + 3 deltas (the keep-alive emits nothing)
+		t.Fatalf("%d updates emitted", len(ts.sink.Updates))
 	}
 	if sent := ts.l.takeSent(); len(sent) != 0 {
 		t.Fatalf("sent %v", sent)
 	}
 	// The sink's book equals ours.
-	b := ts.sink.books["BTCUSDT"]
+	b := ts.sink.Books["BTCUSDT"]
 	if bb, _ := b.BestBid(); bb != (market.Level{Price: 100, Size: 1.5}) {
 		t.Fatalf("sink best bid %+v", bb)
 	}
@@ -162,11 +162,11 @@ func TestBookSyncGapResubscribes(t *testing.T) {
 	ts.feed(booksFrame("snapshot", -1, 10, 0, []string{"100:1"}, []string{"101:1"}))
 	ts.feed(booksFrame("update", 10, 15, 0, []string{"100:2"}, nil))
 	ts.feed(booksFrame("update", 17, 18, 0, []string{"100:3"}, nil)) // 16–17 lost
-	gaps := ts.sink.kinds(market.StreamGap)
+	gaps := ts.sink.OfKind(market.StreamGap)
 	if len(gaps) != 1 || gaps[0].Detail != "seq gap: prevSeqId 17, have 15" || gaps[0].Symbol != "BTCUSDT" || gaps[0].Channel != market.ChannelBook {
 		t.Fatalf("gap events %+v", gaps)
 	}
-	if rs := ts.sink.kinds(market.StreamResyncing); len(rs) != 1 || rs[0].Symbol != "BTCUSDT" {
+	if rs := ts.sink.OfKind(market.StreamResyncing); len(rs) != 1 || rs[0].Symbol != "BTCUSDT" {
 		t.Fatalf("resyncing events %+v", rs)
 	}
 	sent := ts.l.takeSent()
@@ -177,9 +177,9 @@ func TestBookSyncGapResubscribes(t *testing.T) {
 	if dump(&bs.b) != "bids | asks" || bs.synced {
 		t.Fatalf("book after gap: %s synced %v", dump(&bs.b), bs.synced)
 	}
-	n := len(ts.sink.updates)
+	n := len(ts.sink.Updates)
 	ts.feed(booksFrame("update", 18, 19, 0, []string{"100:4"}, nil)) // still waiting for the snapshot
-	if len(ts.sink.updates) != n || dump(&bs.b) != "bids | asks" {
+	if len(ts.sink.Updates) != n || dump(&bs.b) != "bids | asks" {
 		t.Fatal("an update was applied while resyncing")
 	}
 	ts.feed(`{"id":"` + between(sent[0], `"id":"`, `"`) + `","event":"unsubscribe","arg":{"channel":"books","instId":"BTC-USDT"},"connId":"x"}`)
@@ -188,11 +188,11 @@ func TestBookSyncGapResubscribes(t *testing.T) {
 	if got := dump(&bs.b); got != "bids 100:5 99:1 | asks 101:1" {
 		t.Fatalf("after resync %s", got)
 	}
-	last := ts.sink.updates[len(ts.sink.updates)-1]
-	if !last.Snapshot || len(last.Bids) != 2 || ts.sink.orphans != 0 {
-		t.Fatalf("resync snapshot %+v, orphans %d", last, ts.sink.orphans)
+	last := ts.sink.Updates[len(ts.sink.Updates)-1]
+	if !last.Snapshot || len(last.Bids) != 2 || ts.sink.Orphans != 0 {
+		t.Fatalf("resync snapshot %+v, orphans %d", last, ts.sink.Orphans)
 	}
-	if s := ts.sink.kinds(market.StreamSynced); len(s) != 2 {
+	if s := ts.sink.OfKind(market.StreamSynced); len(s) != 2 {
 		t.Fatalf("synced events %+v", s)
 	}
 	if len(ts.s.pending) != 0 {
@@ -205,29 +205,29 @@ func TestBookSyncChecksum(t *testing.T) {
 	bs := ts.book("BTC-USDT")
 	bids, asks := []string{"3366.1:7", "3366:6"}, []string{"3366.8:9", "3368:8"}
 	ts.feed(booksFrame("snapshot", -1, 1, -1881014294, bids, asks))
-	if !bs.synced || len(ts.sink.kinds(market.StreamChecksum)) != 0 {
-		t.Fatalf("good checksum refused: %s", ts.sink.eventSummary())
+	if !bs.synced || len(ts.sink.OfKind(market.StreamChecksum)) != 0 {
+		t.Fatalf("good checksum refused: %s", ts.sink.EventLog())
 	}
 	// An update with the checksum of the book after it.
 	sum := sumOf([]string{"3366.1:7", "3366:6"}, []string{"3366.8:9", "3368:8", "3372:8"})
 	ts.feed(booksFrame("update", 1, 2, sum, nil, []string{"3372:8"}))
-	if got := dump(&bs.b); got != "bids 3366.1:7 3366:6 | asks 3366.8:9 3368:8 3372:8" || len(ts.sink.kinds(market.StreamChecksum)) != 0 {
+	if got := dump(&bs.b); got != "bids 3366.1:7 3366:6 | asks 3366.8:9 3368:8 3372:8" || len(ts.sink.OfKind(market.StreamChecksum)) != 0 {
 		t.Fatalf("after good update %s", got)
 	}
 	// "0.5000" and "0.5" hash differently: the exact strings count.
 	ts.feed(booksFrame("update", 2, 3, sumOf([]string{"3366.1:0.5", "3366:6"}, []string{"3366.8:9", "3368:8", "3372:8"}), []string{"3366.1:0.5000"}, nil))
-	cs := ts.sink.kinds(market.StreamChecksum)
+	cs := ts.sink.OfKind(market.StreamChecksum)
 	if len(cs) != 1 || !strings.HasPrefix(cs[0].Detail, "checksum mismatch: venue ") {
 		t.Fatalf("checksum events %+v", cs)
 	}
-	if bs.synced || dump(&bs.b) != "bids | asks" || len(ts.sink.kinds(market.StreamResyncing)) != 1 {
+	if bs.synced || dump(&bs.b) != "bids | asks" || len(ts.sink.OfKind(market.StreamResyncing)) != 1 {
 		t.Fatalf("no resync after a mismatch: %s", dump(&bs.b))
 	}
 	if sent := ts.l.takeSent(); len(sent) != 2 {
 		t.Fatalf("resync sent %v", sent)
 	}
 	// The mismatching update was not forwarded.
-	for _, u := range ts.sink.updates {
+	for _, u := range ts.sink.Updates {
 		if len(u.Bids) == 1 && u.Bids[0].Size == 0.5 {
 			t.Fatal("the bad update reached the sink")
 		}
@@ -238,18 +238,18 @@ func TestBookSyncCrossedResyncs(t *testing.T) {
 	ts := newTestSession(t, Config{}, socketPublic)
 	bs := ts.book("BTC-USDT")
 	ts.feed(booksFrame("snapshot", -1, 1, 0, []string{"100:1"}, []string{"101:1"}))
-	n := len(ts.sink.updates)
+	n := len(ts.sink.Updates)
 	ts.feed(booksFrame("update", 1, 2, 0, []string{"101.5:1"}, nil))
-	gaps := ts.sink.kinds(market.StreamGap)
+	gaps := ts.sink.OfKind(market.StreamGap)
 	if len(gaps) != 1 || !strings.HasPrefix(gaps[0].Detail, "crossed book: best bid 101.5 >= best ask 101") {
 		t.Fatalf("crossed events %+v", gaps)
 	}
-	if bs.synced || dump(&bs.b) != "bids | asks" || len(ts.sink.updates) != n || ts.sink.crossed != 0 {
+	if bs.synced || dump(&bs.b) != "bids | asks" || len(ts.sink.Updates) != n || ts.sink.Crossed != 0 {
 		t.Fatalf("crossed book kept or forwarded: %s", dump(&bs.b))
 	}
 	// A crossed snapshot is refused as well.
 	ts.feed(booksFrame("snapshot", -1, 5, 0, []string{"102:1"}, []string{"101:1"}))
-	if bs.synced || len(ts.sink.updates) != n {
+	if bs.synced || len(ts.sink.Updates) != n {
 		t.Fatal("crossed snapshot accepted")
 	}
 }
@@ -260,8 +260,8 @@ func TestBookSyncWithoutSeqIDs(t *testing.T) {
 	ts.feed(booksFrame("snapshot", 0, -5, 0, []string{"100:1"}, []string{"101:1"}))
 	ts.feed(booksFrame("update", 0, -5, 0, []string{"100.5:2"}, nil))
 	ts.feed(booksFrame("update", 0, -5, 0, nil, []string{"101:0", "102:1"}))
-	if got := dump(&bs.b); got != "bids 100.5:2 100:1 | asks 102:1" || len(ts.sink.kinds(market.StreamGap)) != 0 {
-		t.Fatalf("2022-style chain: %s %s", got, ts.sink.eventSummary())
+	if got := dump(&bs.b); got != "bids 100.5:2 100:1 | asks 102:1" || len(ts.sink.OfKind(market.StreamGap)) != 0 {
+		t.Fatalf("2022-style chain: %s %s", got, ts.sink.EventLog())
 	}
 }
 
@@ -288,8 +288,8 @@ func TestMalformedFramesLeaveTheBook(t *testing.T) {
 	if got := dump(&bs.b); got != before || bs.last != 123456 {
 		t.Fatalf("a malformed frame changed the book: %s", got)
 	}
-	if n := len(ts.sink.kinds(market.StreamMalformed)); n != len(bad) {
-		t.Fatalf("%d malformed events for %d frames: %s", n, len(bad), ts.sink.eventSummary())
+	if n := len(ts.sink.OfKind(market.StreamMalformed)); n != len(bad) {
+		t.Fatalf("%d malformed events for %d frames: %s", n, len(bad), ts.sink.EventLog())
 	}
 	// Unknown but valid messages are ignored; the next good update still applies.
 	ts.feed(`{"event":"channel-conn-count","channel":"books","connCount":"2","connId":"x"}`)
@@ -297,7 +297,7 @@ func TestMalformedFramesLeaveTheBook(t *testing.T) {
 	ts.feed(`{"hello":"world"}`)
 	ts.feed("pong")
 	ts.feed(docUpdate)
-	if bs.last != 123457 || len(ts.sink.kinds(market.StreamMalformed)) != len(bad) || len(ts.sink.trades) != 0 {
+	if bs.last != 123457 || len(ts.sink.OfKind(market.StreamMalformed)) != len(bad) || len(ts.sink.Trades) != 0 {
 		t.Fatalf("after good update: last %d", bs.last)
 	}
 }
@@ -310,9 +310,9 @@ func TestBooks5AndCandles(t *testing.T) {
 	if got := dump(&bs.b); got != "bids 111.05:57745 111.04:57109 | asks 111.06:55154 111.07:53276" {
 		t.Fatalf("books5: %s", got)
 	}
-	if len(ts.sink.updates) != 2 || !ts.sink.updates[1].Snapshot || ts.sink.updates[1].Seq != 363996337 ||
-		len(ts.sink.kinds(market.StreamSynced)) != 1 || ts.l.ready != 1 {
-		t.Fatalf("books5 updates %+v", ts.sink.updates)
+	if len(ts.sink.Updates) != 2 || !ts.sink.Updates[1].Snapshot || ts.sink.Updates[1].Seq != 363996337 ||
+		len(ts.sink.OfKind(market.StreamSynced)) != 1 || ts.l.ready != 1 {
+		t.Fatalf("books5 updates %+v", ts.sink.Updates)
 	}
 
 	bus := newTestSession(t, Config{}, socketBusiness)
@@ -326,15 +326,15 @@ func TestBooks5AndCandles(t *testing.T) {
 	bus.feed(closed) // pushed twice: forwarded once
 	want := market.Candle{Exchange: "okx", Symbol: "BTCUSDT", Timeframe: market.TF1m, Time: 1597026420000,
 		Open: 8533.02, High: 8553.74, Low: 8527.17, Close: 8548.26, Volume: 45247}
-	if len(bus.sink.candles) != 1 || bus.sink.candles[0] != want {
-		t.Fatalf("candles %+v", bus.sink.candles)
+	if len(bus.sink.Candles) != 1 || bus.sink.Candles[0] != want {
+		t.Fatalf("candles %+v", bus.sink.Candles)
 	}
 }
 
 func TestControlFrames(t *testing.T) {
 	// A rejected subscription (2022 shape: no id, no arg) is fatal and names the topic.
 	f, _ := New(Config{Symbols: []market.Symbol{"BTCUSDT"}})
-	sink := newTestSink()
+	sink := newSink()
 	s := newSession(newRunState(f, sink), socketPublic, f.cfg.Symbols)
 	l := &fakeLink{active: true}
 	if err := s.open(l); err != nil {
@@ -345,7 +345,7 @@ func TestControlFrames(t *testing.T) {
 	if !venue.IsFatal(err) || !strings.Contains(err.Error(), "trades:BTC-USDT") || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), "60018") {
 		t.Fatalf("rejection error %v", err)
 	}
-	if e := sink.kinds(market.StreamError); len(e) != 1 || e[0].Channel != market.ChannelTrades {
+	if e := sink.OfKind(market.StreamError); len(e) != 1 || e[0].Channel != market.ChannelTrades {
 		t.Fatalf("error events %+v", e)
 	}
 	// Correlated by id.
@@ -363,7 +363,7 @@ func TestControlFrames(t *testing.T) {
 	}
 	// 2022 acks carry no id: matched by topic.
 	f3, _ := New(Config{Symbols: []market.Symbol{"BTCUSDT", "ETHUSDT"}})
-	s3 := newSession(newRunState(f3, newTestSink()), socketBusiness, f3.cfg.Symbols)
+	s3 := newSession(newRunState(f3, newSink()), socketBusiness, f3.cfg.Symbols)
 	l3 := &fakeLink{active: true}
 	_ = s3.open(l3)
 	s3.activate(l3)
@@ -380,7 +380,7 @@ func TestControlFrames(t *testing.T) {
 func TestHandoverActivation(t *testing.T) {
 	// The old connection feeds the sink; a replacement subscribes beside it.
 	f, _ := New(Config{Symbols: []market.Symbol{"BTCUSDT"}})
-	sink := newTestSink()
+	sink := newSink()
 	rs := newRunState(f, sink)
 	ack := func(s *session, l *fakeLink) {
 		for _, req := range l.takeSent() {
@@ -400,19 +400,19 @@ func TestHandoverActivation(t *testing.T) {
 	ack(newS, newL)
 	_ = newS.handle(newL, []byte(docSnapshot))
 	_ = newS.handle(newL, []byte(docUpdate))
-	if len(sink.updates) != 1 || newL.ready != 0 {
-		t.Fatalf("replacement: %d updates emitted (1 from the old connection expected), ready %d", len(sink.updates), newL.ready)
+	if len(sink.Updates) != 1 || newL.ready != 0 {
+		t.Fatalf("replacement: %d updates emitted (1 from the old connection expected), ready %d", len(sink.Updates), newL.ready)
 	}
 	// The replacement gets a trade first (forwarded once); it is not Ready until the old
 	// connection has read that trade too.
 	_ = newS.handle(newL, []byte(docTrade))
-	if newL.ready != 0 || len(sink.trades) != 2 {
-		t.Fatalf("ready %d before the overlap; %d trades", newL.ready, len(sink.trades))
+	if newL.ready != 0 || len(sink.Trades) != 2 {
+		t.Fatalf("ready %d before the overlap; %d trades", newL.ready, len(sink.Trades))
 	}
 	_ = oldS.handle(oldL, []byte(docTrade))
 	_ = newS.handle(newL, []byte(docIdle))
-	if newL.ready != 1 || len(sink.trades) != 2 {
-		t.Fatalf("ready %d after the overlap; %d trades", newL.ready, len(sink.trades))
+	if newL.ready != 1 || len(sink.Trades) != 2 {
+		t.Fatalf("ready %d after the overlap; %d trades", newL.ready, len(sink.Trades))
 	}
 	// The runner switches: the old one is made inactive and closed, the new one activated
 	// sends its book whole.
@@ -420,21 +420,21 @@ func TestHandoverActivation(t *testing.T) {
 	newL.active = true
 	newS.activate(newL)
 	oldS.close(oldL, errTest)
-	last := sink.updates[len(sink.updates)-1]
-	if len(sink.updates) != 2 || !last.Snapshot || last.Seq != 123457 || len(last.Asks) != 3 {
-		t.Fatalf("activation emitted %+v", sink.updates)
+	last := sink.Updates[len(sink.Updates)-1]
+	if len(sink.Updates) != 2 || !last.Snapshot || last.Seq != 123457 || len(last.Asks) != 3 {
+		t.Fatalf("activation emitted %+v", sink.Updates)
 	}
-	if rs := sink.kinds(market.StreamResyncing); len(rs) != 0 {
+	if rs := sink.OfKind(market.StreamResyncing); len(rs) != 0 {
 		t.Fatalf("the replaced connection reported %+v", rs)
 	}
 	// A connection that dies while feeding the sink reports its books as resyncing.
 	newS.close(newL, errTest)
-	if rs := sink.kinds(market.StreamResyncing); len(rs) != 1 || !strings.Contains(rs[0].Detail, "test") {
+	if rs := sink.OfKind(market.StreamResyncing); len(rs) != 1 || !strings.Contains(rs[0].Detail, "test") {
 		t.Fatalf("close events %+v", rs)
 	}
 
 	// The other order: the old connection had the trade first.
-	rs2 := newRunState(f, newTestSink())
+	rs2 := newRunState(f, newSink())
 	a, al := newSession(rs2, socketBusiness, f.cfg.Symbols), &fakeLink{active: true}
 	_ = a.open(al)
 	a.activate(al)
@@ -454,7 +454,7 @@ func TestHandoverActivation(t *testing.T) {
 
 	// A quiet market proves no overlap: the wait is bounded.
 	f3, _ := New(Config{Symbols: []market.Symbol{"BTCUSDT"}, Silence: 20 * time.Millisecond})
-	q, ql := newSession(newRunState(f3, newTestSink()), socketPublic, f3.cfg.Symbols), &fakeLink{}
+	q, ql := newSession(newRunState(f3, newSink()), socketPublic, f3.cfg.Symbols), &fakeLink{}
 	_ = q.open(ql)
 	ack(q, ql)
 	_ = q.handle(ql, []byte(docSnapshot))
@@ -479,12 +479,9 @@ type fixture struct {
 }
 
 func TestFixtureChecksumReplay(t *testing.T) {
-	b, err := os.ReadFile("../../../shared/fixtures/exchanges/okx_checksum_vector_btc_usdt_2022.json")
-	if err != nil {
-		t.Skip("fixture absent:", err)
-	}
+	b := venuetest.Fixture(t, "okx_checksum_vector_btc_usdt_2022.json")
 	var fx fixture
-	if err := json.Unmarshal(b, &fx); err != nil {
+	if err := json.Unmarshal([]byte(b), &fx); err != nil {
 		t.Fatal(err)
 	}
 	if len(fx.Messages) != 4 {
@@ -495,7 +492,7 @@ func TestFixtureChecksumReplay(t *testing.T) {
 	for i, m := range fx.Messages {
 		ts.feed(m.Raw)
 		if !bs.synced {
-			t.Fatalf("message %d: book not synced: %s", i, ts.sink.eventSummary())
+			t.Fatalf("message %d: book not synced: %s", i, ts.sink.EventLog())
 		}
 		if got := string(bs.b.checksumString(nil)); got != m.ChecksumString {
 			t.Fatalf("message %d: pre-image\n got %.120s…\nwant %.120s…", i, got, m.ChecksumString)
@@ -504,14 +501,14 @@ func TestFixtureChecksumReplay(t *testing.T) {
 			t.Fatalf("message %d: checksum %d, want %d", i, sum, m.Expected)
 		}
 	}
-	if n := len(ts.sink.kinds(market.StreamChecksum)) + len(ts.sink.kinds(market.StreamGap)) + len(ts.sink.kinds(market.StreamMalformed)); n != 0 {
-		t.Fatalf("faults in a clean capture: %s", ts.sink.eventSummary())
+	if n := len(ts.sink.OfKind(market.StreamChecksum)) + len(ts.sink.OfKind(market.StreamGap)) + len(ts.sink.OfKind(market.StreamMalformed)); n != 0 {
+		t.Fatalf("faults in a clean capture: %s", ts.sink.EventLog())
 	}
-	if len(ts.sink.updates) != 4 || ts.sink.crossed != 0 {
-		t.Fatalf("%d updates, %d crossed", len(ts.sink.updates), ts.sink.crossed)
+	if len(ts.sink.Updates) != 4 || ts.sink.Crossed != 0 {
+		t.Fatalf("%d updates, %d crossed", len(ts.sink.Updates), ts.sink.Crossed)
 	}
 	// The sink's book, built from what we forwarded, agrees with ours at the top.
-	sb := ts.sink.books["BTCUSDT"]
+	sb := ts.sink.Books["BTCUSDT"]
 	bb, _ := sb.BestBid()
 	mine, _ := bs.b.bestBid()
 	if bb.Price != mine.px || bb.Size != mine.sz {
@@ -543,7 +540,7 @@ func TestResyncBudgetAndAckTimeout(t *testing.T) {
 
 	// A failed send fails Open.
 	f, _ := New(Config{Symbols: []market.Symbol{"BTCUSDT"}})
-	s := newSession(newRunState(f, newTestSink()), socketPublic, f.cfg.Symbols)
+	s := newSession(newRunState(f, newSink()), socketPublic, f.cfg.Symbols)
 	if err := s.open(&fakeLink{sendErr: errTest}); err == nil || !strings.Contains(err.Error(), "subscribe trades:BTC-USDT") {
 		t.Fatalf("open with a broken link: %v", err)
 	}
@@ -554,12 +551,12 @@ func TestConnectionStatesNameWhatTheSocketCarries(t *testing.T) {
 	// the engine then drops, with the public socket still feeding deltas into the empty book)
 	// or the trades as reconnecting. The public socket's covers trades and books.
 	f, _ := New(Config{Symbols: twoSyms})
-	sink := newTestSink()
+	sink := newSink()
 	rs := newRunState(f, sink)
 	rs.stateFunc("okx business", socketBusiness, twoSyms)(venue.StateReconnecting, "silent for 40s (watchdog)")
 	rs.stateFunc("okx public", socketPublic, twoSyms[:1])(venue.StateConnected, "")
 	var got []string
-	for _, e := range sink.events {
+	for _, e := range sink.Events {
 		got = append(got, fmt.Sprintf("%s %s %s %s", e.Kind, e.Symbol, e.Channel, e.Detail))
 	}
 	want := []string{
