@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradeconsole/tradeconsole/feeds/venue"
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
@@ -27,12 +28,11 @@ const DefaultFile = "config.yaml"
 // path upper-cased with dots turned into underscores: sim.speed → TRADECONSOLE_SIM_SPEED.
 const EnvPrefix = "TRADECONSOLE_"
 
-// exchanges is the set of venues the exchange key accepts. Adding a venue is one line here.
+// exchanges is the set of venues the exchange key accepts.
 var exchanges = append([]string{"sim", "replay"}, Venues...)
 
-// Venues are the real exchanges among them (feeds/bybit, feeds/okx, feeds/binance), in the
-// order engine.DataSyncExchanges offers them.
-var Venues = []string{"bybit", "okx", "binance"}
+// Venues are the real exchanges among them (venue.Names).
+var Venues = venue.Names()
 
 // Exchanges lists the venue names the exchange key accepts.
 func Exchanges() []string { return slices.Clone(exchanges) }

@@ -29,7 +29,7 @@ const JobTypeDataSync = "data_sync"
 
 // DataSyncExchanges lists the venues with REST history that fetch and data_sync know, in
 // the order the console offers them.
-func DataSyncExchanges() []string { return []string{"bybit", "okx", "binance"} }
+func DataSyncExchanges() []string { return venue.Names() }
 
 // CandleSyncStore is what a history download needs of storage (implemented by *storage.DB).
 type CandleSyncStore interface {

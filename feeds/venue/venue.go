@@ -14,6 +14,10 @@ import (
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
+// Names are the real exchanges (feeds/bybit, feeds/okx, feeds/binance) in the order the
+// configuration, fetch and the console's data_sync form list them. Adding a venue starts here.
+func Names() []string { return []string{"bybit", "okx", "binance"} }
+
 // Historian is a venue's REST market history.
 type Historian interface {
 	// Klines fetches the closed candles of tf with right-aligned stamps in (from, to], oldest
