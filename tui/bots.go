@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,12 @@ type botRow struct {
 	at time.Time     // wall time of the read
 }
 
+// rowID keeps the bot selected across re-reads.
+func (r botRow) rowID() int64 { return r.v.ID }
+
+// running reports whether the bot runs (its uptime and heartbeat age move).
+func (r botRow) running() bool { return r.v.Running() }
+
 func (r botRow) uptime(now time.Time) string {
 	if r.v.StartedAt.IsZero() || !r.v.Running() {
 		return "—"
@@ -101,31 +108,26 @@ type botsPane struct {
 	enabled bool // this process runs the bots
 	visible bool // the tab is shown
 
-	rows     []botRow
-	selID    int64 // the selected bot (0: the first)
-	top      int
+	listPane[botRow] // the bots, by name, and the message line
+
 	rd       reads // the list's reads
-	loaded   bool
-	loadErr  error
 	lastPoll time.Time
 
 	confirm     botConfirm
 	confirmID   int64
 	confirmName string
-	msg         string
-	msgCls      cls
 
 	form     *jobForm
 	formSeq  uint64
 	formEdit int64 // the bot the form edits; 0: a new bot
 
 	det *botDetailView
-
-	redraw
 }
 
 func newBotsPane(c *Common) *botsPane {
-	return &botsPane{c: c, enabled: c.Backend.BotsEnabled(), redraw: redraw{dirty: true}}
+	p := &botsPane{c: c, enabled: c.Backend.BotsEnabled()}
+	p.dirty = true
+	return p
 }
 
 func (p *botsPane) Title() string { return "Bots" }
@@ -253,30 +255,6 @@ func (p *botsPane) onList(msg botsListMsg) tea.Cmd {
 	return nil
 }
 
-// selected is the index of the selected bot, -1 when the list is empty.
-func (p *botsPane) selected() int { return rowIndex(p.rows, botRowID, p.selID) }
-
-func botRowID(r botRow) int64 { return r.v.ID }
-
-func (p *botsPane) selectedBot() (engine.BotView, bool) {
-	i := p.selected()
-	if i < 0 {
-		return engine.BotView{}, false
-	}
-	return p.rows[i].v, true
-}
-
-func (p *botsPane) moveSelection(d int) {
-	if id, ok := moveRow(p.rows, botRowID, p.selID, d); ok {
-		p.selID, p.dirty = id, true
-	}
-}
-
-func (p *botsPane) setMsg(text string, c cls) {
-	p.msg, p.msgCls = text, c
-	p.dirty = true
-}
-
 // notice shows text on the status line.
 func notice(text string) tea.Cmd { return func() tea.Msg { return noticeMsg(text) } }
 
@@ -307,11 +285,11 @@ func (p *botsPane) listKey(msg tea.KeyMsg) tea.Cmd {
 		p.msg = ""
 		return p.reload()
 	case key.Matches(msg, k.Open):
-		v, ok := p.selectedBot()
+		r, ok := p.selectedRow()
 		if !ok {
 			return nil
 		}
-		return p.openDetail(v)
+		return p.openDetail(r.v)
 	case key.Matches(msg, k.Start, k.Pause, k.Stop, k.New, k.Edit, k.Delete):
 	default:
 		return nil
@@ -323,10 +301,11 @@ func (p *botsPane) listKey(msg tea.KeyMsg) tea.Cmd {
 		p.openForm(nil)
 		return nil
 	}
-	v, ok := p.selectedBot()
+	r, ok := p.selectedRow()
 	if !ok {
 		return notice("no bot yet: n defines one")
 	}
+	v := r.v
 	name := v.Spec.Name
 	switch {
 	case key.Matches(msg, k.Start):
@@ -516,19 +495,10 @@ func (p *botsPane) onSaved(msg botSavedMsg) tea.Cmd {
 
 // ---- rendering ----
 
-func (p *botsPane) hasRunning() bool {
-	for _, r := range p.rows {
-		if r.v.Running() {
-			return true
-		}
-	}
-	return false
-}
-
 // Frame rebuilds after a change, and every botsRefresh while the list shows a running bot
 // (uptimes and heartbeat ages move).
 func (p *botsPane) Frame(now time.Time) bool {
-	return p.frame(now, botsRefresh, p.form == nil && p.det == nil && p.hasRunning(), p.render)
+	return p.frame(now, botsRefresh, p.form == nil && p.det == nil && slices.ContainsFunc(p.rows, botRow.running), p.render)
 }
 
 func (p *botsPane) render(now time.Time) string {
@@ -649,12 +619,8 @@ func (p *botsPane) renderList(now time.Time) []string {
 	switch {
 	case p.confirm != confirmNone:
 		lines = append(lines, st.paint(cWarn, truncate(p.confirmQuestion(), w)))
-	case p.msg != "":
-		lines = append(lines, st.paint(p.msgCls, truncate(p.msg, w)))
-	case p.loadErr != nil && len(p.rows) > 0:
-		lines = append(lines, st.paint(cErr, truncate("could not re-read the bots: "+firstLine(p.loadErr.Error()), w)))
 	default:
-		lines = append(lines, "")
+		lines = append(lines, p.msgLine(st, w, "bots"))
 	}
 
 	avail := max(0, h-len(lines))
@@ -680,13 +646,7 @@ func (p *botsPane) renderList(now time.Time) []string {
 	if len(detail) > 0 && visible > len(p.rows) {
 		visible = len(p.rows) // a blank line between the table and the details
 	}
-	if sel < p.top {
-		p.top = sel
-	}
-	if visible > 0 && sel >= p.top+visible {
-		p.top = sel - visible + 1
-	}
-	p.top = max(0, min(p.top, len(p.rows)-visible))
+	p.scrollTo(sel, visible)
 
 	head, body := botsTable(st, p.rows, now, p.top, visible, w-2)
 	lines = append(lines, st.paint(cHead, "  "+head))

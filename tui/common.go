@@ -83,29 +83,6 @@ func (c *Common) now() time.Time {
 // frameMsg is the frame tick.
 type frameMsg time.Time
 
-// rowIndex is the index of the row whose id is sel in a table of rows; the first row when it
-// is gone (or none was chosen); -1 for an empty table.
-func rowIndex[R any](rows []R, id func(R) int64, sel int64) int {
-	if len(rows) == 0 {
-		return -1
-	}
-	for i, r := range rows {
-		if id(r) == sel {
-			return i
-		}
-	}
-	return 0
-}
-
-// moveRow is the id of the row d rows away from sel's, clamped to the table; false when empty.
-func moveRow[R any](rows []R, id func(R) int64, sel int64, d int) (int64, bool) {
-	i := rowIndex(rows, id, sel)
-	if i < 0 {
-		return 0, false
-	}
-	return id(rows[max(0, min(len(rows)-1, i+d))]), true
-}
-
 // reads coalesces a pane's background reads: at most one is in flight; asking for one while
 // one is in flight makes exactly one more after it; an answer is current only when no later
 // read was started.

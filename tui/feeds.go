@@ -79,8 +79,6 @@ func (p *feedsPane) visible() int {
 	return max(0, n)
 }
 
-func (p *feedsPane) maxTop() int { return max(0, len(p.rows)-p.visible()) }
-
 func (p *feedsPane) SetSize(w, h int) {
 	p.w, p.h = max(w, 0), max(h, 0)
 	p.dirty = true
@@ -113,17 +111,13 @@ func (p *feedsPane) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// follow scrolls so that the selected row is visible.
+// follow scrolls so that the selected row is visible (when any row shows).
 func (p *feedsPane) follow() {
-	if v := p.visible(); p.sel >= 0 && v > 0 {
-		if p.sel < p.top {
-			p.top = p.sel
-		}
-		if p.sel >= p.top+v {
-			p.top = p.sel - v + 1
-		}
+	sel, v := p.sel, p.visible()
+	if v <= 0 {
+		sel = -1
 	}
-	p.top = max(0, min(p.top, p.maxTop()))
+	p.top = scrollTop(p.top, sel, v, len(p.rows))
 }
 
 // Frame re-reads the health at most once a second (or at once after a key or a resize).

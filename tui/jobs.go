@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,12 @@ type jobRow struct {
 	at time.Time
 }
 
+// rowID keeps the job selected across re-reads.
+func (r jobRow) rowID() int64 { return r.v.ID }
+
+// running reports whether the job runs (its elapsed time and ETA move).
+func (r jobRow) running() bool { return r.v.Status == engine.JobRunning }
+
 // jobsPane is the Jobs tab. It shows one of:
 //
 //	the list      the jobs, newest first: id, type, status, elapsed, ETA, and a progress bar
@@ -75,18 +82,13 @@ type jobsPane struct {
 	w, h    int
 	enabled bool
 
-	rows    []jobRow // newest first
-	selID   int64    // the selected job (0: the first)
-	top     int      // first visible row
-	seq     uint64   // list loads: a result of another seq is stale
+	listPane[jobRow] // the jobs, newest first, and the message line
+
+	seq     uint64 // list loads: a result of another seq is stale
 	loading bool
-	loaded  bool
-	loadErr error
 	pend    []engine.JobView // events received while a load is in flight, applied after it
 
 	confirm int64 // the job the cancel question is about; 0: none
-	msg     string
-	msgCls  cls
 
 	form    *jobForm
 	formSeq uint64
@@ -94,12 +96,12 @@ type jobsPane struct {
 	resSeq  uint64
 
 	descs map[int64]string // what each job runs, from its payload
-
-	redraw
 }
 
 func newJobsPane(c *Common) *jobsPane {
-	return &jobsPane{c: c, enabled: c.Backend.JobsEnabled(), descs: map[int64]string{}, redraw: redraw{dirty: true}}
+	p := &jobsPane{c: c, enabled: c.Backend.JobsEnabled(), descs: map[int64]string{}}
+	p.dirty = true
+	return p
 }
 
 func (p *jobsPane) Title() string { return "Jobs" }
@@ -225,30 +227,6 @@ func (p *jobsPane) upsert(v engine.JobView, now time.Time) {
 	}
 }
 
-// selected is the index of the selected job, -1 when the list is empty.
-func (p *jobsPane) selected() int { return rowIndex(p.rows, jobRowID, p.selID) }
-
-func jobRowID(r jobRow) int64 { return r.v.ID }
-
-func (p *jobsPane) selectedJob() (engine.JobView, bool) {
-	i := p.selected()
-	if i < 0 {
-		return engine.JobView{}, false
-	}
-	return p.rows[i].v, true
-}
-
-func (p *jobsPane) moveSelection(d int) {
-	if id, ok := moveRow(p.rows, jobRowID, p.selID, d); ok {
-		p.selID, p.dirty = id, true
-	}
-}
-
-func (p *jobsPane) setMsg(text string, c cls) {
-	p.msg, p.msgCls = text, c
-	p.dirty = true
-}
-
 // ---- keys ----
 
 func (p *jobsPane) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -288,7 +266,8 @@ func (p *jobsPane) listKey(msg tea.KeyMsg) tea.Cmd {
 		p.msg = ""
 		p.dirty = true
 	case key.Matches(msg, k.Cancel):
-		v, ok := p.selectedJob()
+		r, ok := p.selectedRow()
+		v := r.v
 		switch {
 		case !ok:
 			p.setMsg("no job to cancel", cWarn)
@@ -299,18 +278,18 @@ func (p *jobsPane) listKey(msg tea.KeyMsg) tea.Cmd {
 			p.setMsg(fmt.Sprintf("job %d is %s: only a pending or running job can be cancelled", v.ID, v.Status), cWarn)
 		}
 	case key.Matches(msg, k.Open):
-		v, ok := p.selectedJob()
+		r, ok := p.selectedRow()
 		if !ok {
 			return nil
 		}
-		return p.openResult(v)
+		return p.openResult(r.v)
 	case key.Matches(msg, k.Report):
-		v, ok := p.selectedJob()
+		r, ok := p.selectedRow()
 		if !ok {
 			p.setMsg("no job to report on", cWarn)
 			return nil
 		}
-		return p.writeReport(v)
+		return p.writeReport(r.v)
 	}
 	return nil
 }
@@ -499,19 +478,9 @@ func (p *jobsPane) onReport(msg jobReportMsg) tea.Cmd {
 
 // ---- rendering ----
 
-// hasRunning reports whether a running job is listed (its elapsed time and ETA move).
-func (p *jobsPane) hasRunning() bool {
-	for _, r := range p.rows {
-		if r.v.Status == engine.JobRunning {
-			return true
-		}
-	}
-	return false
-}
-
 // Frame rebuilds after a change, and once a second while the list shows a running job.
 func (p *jobsPane) Frame(now time.Time) bool {
-	return p.frame(now, jobsRefresh, p.form == nil && p.res == nil && p.hasRunning(), p.render)
+	return p.frame(now, jobsRefresh, p.form == nil && p.res == nil && slices.ContainsFunc(p.rows, jobRow.running), p.render)
 }
 
 // render builds exactly h lines of w cells.
@@ -630,12 +599,8 @@ func (p *jobsPane) renderList(now time.Time) []string {
 			}
 		}
 		lines = append(lines, st.paint(cWarn, q)+st.paint(cMuted, "  y: yes, cancel it · n/esc: no"))
-	case p.msg != "":
-		lines = append(lines, st.paint(p.msgCls, truncate(p.msg, w)))
-	case p.loadErr != nil && len(p.rows) > 0:
-		lines = append(lines, st.paint(cErr, truncate("could not re-read the jobs: "+firstLine(p.loadErr.Error()), w)))
 	default:
-		lines = append(lines, "")
+		lines = append(lines, p.msgLine(st, w, "jobs"))
 	}
 
 	avail := h - len(lines)
@@ -656,13 +621,7 @@ func (p *jobsPane) renderList(now time.Time) []string {
 	}
 	visible := max(0, avail-1-detailH) // the header row
 	sel := p.selected()
-	if sel < p.top {
-		p.top = sel
-	}
-	if visible > 0 && sel >= p.top+visible {
-		p.top = sel - visible + 1
-	}
-	p.top = max(0, min(p.top, len(p.rows)-visible))
+	p.scrollTo(sel, visible)
 
 	// Columns: marker, ID, TYPE, STATUS, ELAPSED, ETA, then the summary (a running job's
 	// progress bar) in the rest of the width.

@@ -776,16 +776,11 @@ func (f *jobForm) render(w, h int) []string {
 		rowsH = f.rows
 	}
 	// Keep the focused row in view.
+	focused := -1
 	if len(f.fields) > 0 {
-		r := f.fields[f.focus].row
-		if r < f.top {
-			f.top = r
-		}
-		if rowsH > 0 && r >= f.top+rowsH {
-			f.top = r - rowsH + 1
-		}
+		focused = f.fields[f.focus].row
 	}
-	f.top = max(0, min(f.top, f.rows-rowsH))
+	f.top = scrollTop(f.top, focused, rowsH, f.rows)
 
 	// Column widths: labels, then the value column (wide enough for every choice).
 	lw, vw := 0, formInputW+2
