@@ -377,15 +377,8 @@ func TestCandlesDropStoredCandlesAheadOfTheOpenOne(t *testing.T) {
 // the next publication, the clock's tick sends what was folded, and a trade that closes a candle
 // sends the new open candle at once.
 func TestOpenCandlesCoalesced(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	db := openStore(t, filepath.Join(t.TempDir(), "o.db"))
-	defer db.Close(context.Background())
-	feed := &fakeFeed{syms: []market.Symbol{"BTCUSDT"}, running: make(chan struct{})}
-	feed.now.Store(day0)
 	wall := time.Unix(1000, 0)
-	e := New(feed, db, Options{Timeframes: []market.Timeframe{market.TF1m, market.TF5m}, WallClock: func() time.Time { return wall }})
-	sub := e.Subscribe(ctx)
+	e, sub := newUnstartedEngine(t, Options{Timeframes: []market.Timeframe{market.TF1m, market.TF5m}, WallClock: func() time.Time { return wall }})
 	var opens []string
 	take := func() {
 		t.Helper()
@@ -439,4 +432,18 @@ func TestOpenCandlesCoalesced(t *testing.T) {
 	if fmt.Sprint(opens) != "[1m:2:false:14 5m:5:false:14]" {
 		t.Fatalf("trade 100ms later: %v", opens)
 	}
+}
+
+// newUnstartedEngine is an engine on a fake BTCUSDT feed at day0 and a fresh store, not
+// started (the test calls OnTrade and Tick itself), with a subscription to its bus that ends
+// with the test.
+func newUnstartedEngine(t testing.TB, opt Options) (*Engine, <-chan Event) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	db := openStore(t, filepath.Join(t.TempDir(), "engine.db"))
+	t.Cleanup(func() { cancel(); db.Close(context.Background()) })
+	feed := &fakeFeed{syms: []market.Symbol{"BTCUSDT"}, running: make(chan struct{})}
+	feed.now.Store(day0)
+	e := New(feed, db, opt)
+	return e, e.Subscribe(ctx)
 }

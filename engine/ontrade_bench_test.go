@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/tradeconsole/tradeconsole/market"
@@ -12,15 +10,8 @@ import (
 // subscriber reading everything (the UI): aggregation, order flow, the storage enqueue and the
 // events published. events/trade is what the subscriber received per trade.
 func BenchmarkOnTrade(b *testing.B) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	db := openStore(b, filepath.Join(b.TempDir(), "bench.db"))
-	defer db.Close(context.Background())
-	feed := &fakeFeed{syms: []market.Symbol{"BTCUSDT"}, running: make(chan struct{})}
-	feed.now.Store(day0)
 	tfs := []market.Timeframe{market.TF5s, market.TF1m, market.TF5m, market.TF15m, market.TF1h}
-	e := New(feed, db, Options{Timeframes: tfs, BusBuffer: 1 << 16})
-	sub := e.Subscribe(ctx)
+	e, sub := newUnstartedEngine(b, Options{Timeframes: tfs, BusBuffer: 1 << 16})
 	got := make(chan int)
 	go func() {
 		n := 0
@@ -38,7 +29,7 @@ func BenchmarkOnTrade(b *testing.B) {
 		e.OnTrade(market.Trade{Exchange: "fake", Symbol: "BTCUSDT", ID: "x", Time: t, Price: 100 + float64(i%7), Size: 1, Side: side[i%2]})
 	}
 	b.StopTimer()
-	cancel()
+	e.bus.Close()
 	n := <-got
 	b.ReportMetric(float64(n)/float64(b.N), "events/trade")
 }
