@@ -518,6 +518,19 @@ func writeBinanceError(w http.ResponseWriter, status, code int, msg string) {
 }
 
 // binanceInt reads an optional integer parameter; ok is false after an error was written.
+// binanceLimit reads the limit parameter: def when absent or 0, at most most; false when it
+// is malformed (the error is written).
+func binanceLimit(w http.ResponseWriter, q url.Values, def, most int64) (int64, bool) {
+	limit, has, ok := binanceInt(w, q, "limit")
+	if !ok {
+		return 0, false
+	}
+	if !has || limit == 0 {
+		limit = def
+	}
+	return min(limit, most), true
+}
+
 func binanceInt(w http.ResponseWriter, q url.Values, name string) (v int64, set, ok bool) {
 	s := q.Get(name)
 	if s == "" {
@@ -574,14 +587,10 @@ func (b *BinanceServer) klines(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, hasLimit, ok := binanceInt(w, q, "limit")
+	limit, ok := binanceLimit(w, q, 500, int64(b.opt.PageLimit))
 	if !ok {
 		return
 	}
-	if !hasLimit || limit == 0 {
-		limit = 500
-	}
-	limit = min(limit, int64(b.opt.PageLimit))
 	if hasStart && hasEnd && start > end {
 		writeBinanceError(w, 400, -1023, "Start time is greater than end time.")
 		return
@@ -687,14 +696,10 @@ func (b *BinanceServer) depth(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, hasLimit, ok := binanceInt(w, q, "limit")
+	limit, ok := binanceLimit(w, q, 100, 5000)
 	if !ok {
 		return
 	}
-	if !hasLimit || limit == 0 {
-		limit = 100
-	}
-	limit = min(limit, 5000)
 	book, ok := b.p.Book(sym)
 	if !ok {
 		writeBinanceError(w, 400, -1121, "Invalid symbol.")

@@ -181,25 +181,19 @@ func (b *book) checksum(buf []byte) (int32, []byte) {
 // Checksum computes OKX's book checksum of a book given best first on each side, with the
 // venue's price and size strings: exported for tools and tests.
 func Checksum(bids, asks [][2]string) int32 {
-	var b book
-	for _, l := range bids {
-		var w wlevel
-		w.px, _ = strconv.ParseFloat(l[0], 64)
-		w.p.set([]byte(l[0]))
-		w.s.set([]byte(l[1]))
-		w.sz = 1
-		b.bids = append(b.bids, w)
+	// The book keeps each side worst first.
+	side := func(ls [][2]string) []wlevel {
+		ws := make([]wlevel, len(ls))
+		for i, l := range ls {
+			w := &ws[len(ls)-1-i]
+			w.px, _ = strconv.ParseFloat(l[0], 64)
+			w.p.set([]byte(l[0]))
+			w.s.set([]byte(l[1]))
+			w.sz = 1
+		}
+		return ws
 	}
-	for _, l := range asks {
-		var w wlevel
-		w.px, _ = strconv.ParseFloat(l[0], 64)
-		w.p.set([]byte(l[0]))
-		w.s.set([]byte(l[1]))
-		w.sz = 1
-		b.asks = append(b.asks, w)
-	}
-	slices.Reverse(b.bids)
-	slices.Reverse(b.asks)
+	b := book{bids: side(bids), asks: side(asks)}
 	sum, _ := b.checksum(nil)
 	return sum
 }

@@ -360,39 +360,25 @@ func (s *session) control(l link, v *fastjson.Value, event string, data []byte) 
 // takeAck removes the request an ack answers: by id, else (2022 acks carry none) the oldest
 // of the same op and topic.
 func (s *session) takeAck(id *fastjson.Value, op, channel, inst string) *request {
-	if n, ok := idOf(id); ok {
-		for i, r := range s.pending {
-			if r.seq == n {
-				s.pending = append(s.pending[:i], s.pending[i+1:]...)
-				return r
-			}
-		}
-		return nil
-	}
-	for i, r := range s.pending {
-		if r.op == op && r.channel == channel && r.inst == inst {
-			s.pending = append(s.pending[:i], s.pending[i+1:]...)
-			return r
-		}
-	}
-	return nil
+	return s.take(id, func(r *request) bool { return r.op == op && r.channel == channel && r.inst == inst })
 }
 
 // takeError removes the request an error answers: by id, else the oldest pending one.
 func (s *session) takeError(id *fastjson.Value) *request {
+	return s.take(id, func(*request) bool { return true })
+}
+
+// take removes and returns the pending request with the answer's id, or without an id the
+// oldest that match accepts; nil when none.
+func (s *session) take(id *fastjson.Value, match func(*request) bool) *request {
 	if n, ok := idOf(id); ok {
-		for i, r := range s.pending {
-			if r.seq == n {
-				s.pending = append(s.pending[:i], s.pending[i+1:]...)
-				return r
-			}
-		}
-		return nil
+		match = func(r *request) bool { return r.seq == n }
 	}
-	if len(s.pending) > 0 {
-		r := s.pending[0]
-		s.pending = s.pending[1:]
-		return r
+	for i, r := range s.pending {
+		if match(r) {
+			s.pending = append(s.pending[:i], s.pending[i+1:]...)
+			return r
+		}
 	}
 	return nil
 }
