@@ -19,8 +19,6 @@ import (
 	"github.com/tradeconsole/tradeconsole/market"
 )
 
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
-
 // APIError is a REST error answer: {"code":-1121,"msg":"Invalid symbol."} with its HTTP
 // status.
 type APIError struct {

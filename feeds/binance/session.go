@@ -2,6 +2,7 @@ package binance
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -178,7 +179,7 @@ func (s *session) open(c conn) error {
 	}
 	s.mu.Unlock()
 	for _, r := range reqs {
-		b, err := jsonMarshal(r)
+		b, err := json.Marshal(r)
 		if err != nil {
 			return err
 		}
@@ -196,7 +197,7 @@ func (s *session) Ping(c *venue.Conn) error {
 	s.nextID++
 	id := s.nextID
 	s.mu.Unlock()
-	b, err := jsonMarshal(subscribeRequest{Method: "LIST_SUBSCRIPTIONS", ID: id})
+	b, err := json.Marshal(subscribeRequest{Method: "LIST_SUBSCRIPTIONS", ID: id})
 	if err != nil {
 		return err
 	}

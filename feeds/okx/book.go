@@ -40,8 +40,6 @@ type book struct {
 
 func (b *book) reset() { b.bids, b.asks = b.bids[:0], b.asks[:0] }
 
-func (b *book) empty() bool { return len(b.bids) == 0 && len(b.asks) == 0 }
-
 // load replaces the book with a snapshot's levels (any order; later repeats win; size 0 is
 // skipped).
 func (b *book) load(bids, asks []wlevel) {

@@ -266,7 +266,8 @@ func (f *Feed) Run(ctx context.Context, sink market.Sink) error {
 			}
 			streams = append(streams, stream{kind: kind, syms: syms, cfg: venue.StreamConfig{
 				Name:      name,
-				URL:       func() string { _ = f.dials.Wait(ctx); return base },
+				URL:       func() string { return base },
+				DialLimit: f.dials,
 				Header:    f.cfg.Header,
 				Silence:   f.cfg.Silence,
 				PingEvery: f.cfg.PingEvery,

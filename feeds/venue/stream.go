@@ -58,6 +58,9 @@ type StreamConfig struct {
 	Name string // for logs and errors: "bybit spot"
 	// URL returns the address to dial (it may depend on the subscriptions).
 	URL func() string
+	// DialLimit, when set, spaces the dials of every stream sharing it (a venue's limit on
+	// new connections); nil: none.
+	DialLimit *Limiter
 	// Header is sent with the handshake (OKX demo: x-simulated-trading).
 	Header http.Header
 	// Silence: no frame read for this long ends the connection (the watchdog); 0 is off.
@@ -124,7 +127,6 @@ type Conn struct {
 	id     int64
 	active atomic.Bool
 	ready  atomic.Bool
-	opened time.Time
 
 	wmu      sync.Mutex // guards writes and the send limiter
 	nextSend time.Time
@@ -385,6 +387,9 @@ func (r *runner) drain(ls ...*live) {
 // dial opens and subscribes one connection and starts its goroutines; they post evDone when it
 // ends.
 func (r *runner) dial(ctx context.Context) (*live, error) {
+	if err := r.cfg.DialLimit.Wait(ctx); err != nil {
+		return nil, err
+	}
 	d := websocket.Dialer{HandshakeTimeout: r.cfg.HandshakeTimeout, Proxy: http.ProxyFromEnvironment}
 	dctx, cancel := context.WithTimeout(ctx, r.cfg.HandshakeTimeout)
 	ws, resp, err := d.DialContext(dctx, r.cfg.URL(), r.cfg.Header)
@@ -397,7 +402,7 @@ func (r *runner) dial(ctx context.Context) (*live, error) {
 	}
 	r.ids++
 	cctx, ccancel := context.WithCancelCause(ctx)
-	c := &Conn{ws: ws, cfg: r.cfg, id: r.ids, opened: time.Now(), ctx: cctx, cancel: ccancel, events: r.events}
+	c := &Conn{ws: ws, cfg: r.cfg, id: r.ids, ctx: cctx, cancel: ccancel, events: r.events}
 	c.lastRead.Store(time.Now().UnixNano())
 	// A server's ping frame (Binance) is a sign of life for the watchdog too; it is answered
 	// with a pong carrying its payload, as gorilla's default handler does.

@@ -8,7 +8,6 @@ package venue
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/tradeconsole/tradeconsole/market"
@@ -42,7 +41,6 @@ type Emitter struct {
 
 	candles market.CandleSink
 	streams market.StreamSink
-	once    sync.Once
 }
 
 // NewEmitter wraps sink. log may be nil; now may be nil (wall clock).
