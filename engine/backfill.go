@@ -29,7 +29,7 @@ func (e *Engine) backfill(ctx context.Context) error {
 		tfs := st.agg.Timeframes()
 		f, L := market.Timeframe(0), tfs[len(tfs)-1]
 		for _, tf := range tfs {
-			if tf >= market.TF1m && tf%market.TF1m == 0 {
+			if venueTF(tf) { // the finest whole-minute timeframe
 				f = tf
 				break
 			}
